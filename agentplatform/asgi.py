@@ -1,0 +1,20 @@
+"""ASGI entry point for Daphne: HTTP goes to Django (SSE included), websockets to Channels consumers."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentplatform.settings")
+
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.core.asgi import get_asgi_application
+
+django_app = get_asgi_application()
+
+from agentplatform.graphs import get_registry  # noqa: E402
+from agentplatform.routing import websocket_urlpatterns  # noqa: E402
+
+# Load graphs now so a broken langgraph.json stops start-up instead of failing the first request.
+get_registry()
+
+application = ProtocolTypeRouter({"http": django_app, "websocket": URLRouter(websocket_urlpatterns)})

@@ -1,0 +1,124 @@
+"""Parse `langgraph.json` (the official CLI format) into a typed, validated object."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """The langgraph.json file (or a graph it names) is unusable; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    graph_id: str
+    target: str  # "./path/file.py:attr" or "package.module:attr"
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class LangGraphConfig:
+    path: Path
+    graphs: dict[str, GraphSpec]
+    env: dict[str, str] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+    store: dict = field(default_factory=dict)
+    checkpointer: dict = field(default_factory=dict)
+    http: dict = field(default_factory=dict)
+    auth: dict | None = None
+    webhooks: dict = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _parse_env(raw: object, base_dir: Path) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, str):
+        env_path = (base_dir / raw).resolve()
+        if not env_path.is_file():
+            raise ConfigError(f"'env' names {raw}, but {env_path} does not exist: create it or remove 'env'.")
+        return _read_env_file(env_path)
+    raise ConfigError("'env' must be an object of variables or the path of a .env file.")
+
+
+def _parse_graphs(raw: object) -> dict[str, GraphSpec]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError('\'graphs\' must be a non-empty object, e.g. {"agent": "./agent.py:graph"}.')
+    graphs = {}
+    for graph_id, value in raw.items():
+        description = None
+        if isinstance(value, dict):
+            description = value.get("description")
+            value = value.get("path")
+        if not isinstance(value, str) or ":" not in value:
+            raise ConfigError(
+                f'Graph \'{graph_id}\': expected "./file.py:attribute" or "package.module:attribute", got {value!r}.'
+            )
+        graphs[graph_id] = GraphSpec(graph_id=graph_id, target=value, description=description)
+    return graphs
+
+
+def _section(data: dict, key: str) -> dict:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"'{key}' must be an object.")
+    return value
+
+
+def load_config(path: str | os.PathLike) -> LangGraphConfig:
+    config_path = Path(path).resolve()
+    if not config_path.is_file():
+        raise ConfigError(
+            f"No langgraph.json at {config_path}: set LANGGRAPH_CONFIG to the path of your langgraph.json."
+        )
+    try:
+        data = json.loads(config_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{config_path} is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{config_path} must contain a JSON object.")
+    deps = data.get("dependencies") or []
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise ConfigError("'dependencies' must be a list of strings.")
+    return LangGraphConfig(
+        path=config_path,
+        graphs=_parse_graphs(data.get("graphs")),
+        env=_parse_env(data.get("env"), config_path.parent),
+        dependencies=deps,
+        store=_section(data, "store"),
+        checkpointer=_section(data, "checkpointer"),
+        http=_section(data, "http"),
+        auth=data.get("auth"),
+        webhooks=_section(data, "webhooks"),
+    )
+
+
+def apply_environment(config: LangGraphConfig) -> None:
+    """Export `env` (variables already set win) and put local dependencies on the import path."""
+    for key, value in config.env.items():
+        os.environ.setdefault(key, value)
+    paths = [config.base_dir]
+    paths += [(config.base_dir / dep).resolve() for dep in config.dependencies if dep.startswith((".", "/"))]
+    for path in paths:
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))

@@ -1,0 +1,99 @@
+"""`python manage.py dev`: one command that runs the whole server on this machine.
+
+Starts embedded PostgreSQL and Redis (unless DATABASE_URI / REDIS_URI name existing ones), migrates, then runs
+Daphne, a Celery worker and Celery beat as child processes until interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, port_open
+
+
+class Command(BaseCommand):
+    help = "Run agentplatform (API, worker, beat) on embedded or configured PostgreSQL and Redis."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "2024")))
+        parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
+
+    def handle(self, *args, **options):
+        services = self._start_services()
+        env = {**os.environ, "DATABASE_URI": settings.DATABASE_URI, "REDIS_URI": settings.REDIS_URI}
+        env.setdefault("LANGGRAPH_CONFIG", settings.LANGGRAPH_CONFIG)
+        children: list[subprocess.Popen] = []
+        try:
+            self._manage(["migrate", "--noinput"], env)
+            self._manage(["check"], env)
+            children.append(self._spawn(["daphne", "-b", options["host"], "-p", str(options["port"])], env))
+            if not options["no_worker"]:
+                children.append(self._spawn(["celery", "-A", "agentplatform", "worker", "-l", "warning"], env))
+                children.append(self._spawn(["celery", "-A", "agentplatform", "beat", "-l", "warning"], env))
+            self._wait_ready(options["host"], options["port"], children[0])
+            url = f"http://{options['host']}:{options['port']}"
+            self.stdout.write(self.style.SUCCESS(f"agentplatform is ready at {url}  (docs: {url}/docs)"))
+            self._supervise(children)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                _stop(child)
+            for service in services:
+                service.stop()
+
+    def _start_services(self) -> list:
+        services = []
+        data_dir = settings.EMBEDDED_DATA_DIR
+        if not (os.environ.get("DATABASE_URI") or os.environ.get("POSTGRES_URI")):
+            pg = EmbeddedPostgres(data_dir / "postgres", settings.EMBEDDED_PG_PORT).start()
+            services.append(pg)
+            self.stdout.write(f"embedded PostgreSQL on {pg.uri}")
+        if not os.environ.get("REDIS_URI"):
+            redis = EmbeddedRedis(data_dir / "redis", settings.EMBEDDED_REDIS_PORT).start()
+            services.append(redis)
+            self.stdout.write(f"embedded Redis on {redis.uri}")
+        return services
+
+    def _manage(self, args: list[str], env: dict) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], env=env, check=True, cwd=settings.BASE_DIR)
+
+    def _spawn(self, args: list[str], env: dict) -> subprocess.Popen:
+        if args[0] != "daphne":
+            return subprocess.Popen([sys.executable, "-m", *args], env=env, cwd=settings.BASE_DIR)
+        app = "agentplatform.asgi:application"
+        return subprocess.Popen([sys.executable, "-m", *args, app], env=env, cwd=settings.BASE_DIR)
+
+    def _wait_ready(self, host: str, port: int, api: subprocess.Popen) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if api.poll() is not None:
+                raise SystemExit(f"daphne exited with {api.returncode}; see the messages above.")
+            if port_open(port, host if host not in ("0.0.0.0", "") else "127.0.0.1"):
+                return
+            time.sleep(0.1)
+        raise SystemExit("daphne did not start listening within 60 s.")
+
+    def _supervise(self, children: list[subprocess.Popen]) -> None:
+        while True:
+            for child in children:
+                if child.poll() is not None:
+                    raise SystemExit(f"{child.args[2]} exited with {child.returncode}; stopping.")
+            time.sleep(0.5)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()

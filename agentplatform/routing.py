@@ -1,0 +1,3 @@
+"""Websocket routes (filled in by the streaming layer)."""
+
+websocket_urlpatterns: list = []

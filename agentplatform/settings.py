@@ -1,0 +1,148 @@
+"""Settings read from the environment; names follow the official Agent Server where one exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentplatform.dburl import database_from_uri
+from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Embedded services listen here when DATABASE_URI / REDIS_URI are not set (see agentplatform/embedded.py).
+EMBEDDED_DATA_DIR = Path(env_str("AGENTPLATFORM_DATA_DIR", str(BASE_DIR / ".agentplatform")))
+EMBEDDED_PG_PORT = env_int("AGENTPLATFORM_PG_PORT", 55432, minimum=1)
+EMBEDDED_REDIS_PORT = env_int("AGENTPLATFORM_REDIS_PORT", 56379, minimum=1)
+
+DATABASE_URI = (
+    env_str("DATABASE_URI")
+    or env_str("POSTGRES_URI")
+    or (f"postgresql://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/postgres")
+)
+REDIS_URI = env_str("REDIS_URI") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", "langgraph.json")
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "agentplatform",
+    "assistants",
+    "threads",
+    "runs",
+]
+
+MIDDLEWARE = [
+    "agentplatform.middleware.BodySizeLimitMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "agentplatform.urls"
+ASGI_APPLICATION = "agentplatform.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": database_from_uri(DATABASE_URI)}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+
+# Request bodies above this size are refused with 413 before they are read (official: HTTP_MAX_REQUEST_BODY_BYTES).
+HTTP_MAX_REQUEST_BODY_BYTES = env_int("HTTP_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HTTP_MAX_REQUEST_BODY_BYTES
+
+CORS_ALLOW_ALL_ORIGINS = env_str("CORS_ALLOW_ORIGINS", "*") == "*"
+CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else env_list("CORS_ALLOW_ORIGINS", [])
+CORS_EXPOSE_HEADERS = ["x-pagination-total", "x-pagination-next", "content-location", "location"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "agentplatform.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "agentplatform",
+    "DESCRIPTION": "LangGraph Agent Server compatible API (assistants, threads, runs, streaming).",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URI]}}}
+
+# Run execution (official names and defaults).
+N_JOBS_PER_WORKER = env_int("N_JOBS_PER_WORKER", 10, minimum=1)
+BG_JOB_HEARTBEAT = env_float("BG_JOB_HEARTBEAT", 120.0, minimum=0.5)
+BG_JOB_MAX_RETRIES = env_int("BG_JOB_MAX_RETRIES", 3, minimum=1)
+BG_JOB_TIMEOUT_SECS = env_float("BG_JOB_TIMEOUT_SECS", 86400.0, minimum=0.1)
+BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS = env_float("BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", 180.0)
+# A pending run nobody claimed for this long gets its Celery message sent again by the sweeper.
+PENDING_RUN_RESEND_SECS = env_float("PENDING_RUN_RESEND_SECS", 10.0, minimum=0.1)
+RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
+STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
+
+CELERY_BROKER_URL = REDIS_URI
+CELERY_TASK_DEFAULT_QUEUE = "agentplatform"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = False  # Postgres leases give recovery; Celery messages are only doorbells.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "threads")
+CELERY_WORKER_CONCURRENCY = N_JOBS_PER_WORKER
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.request": {"level": "ERROR"}, "daphne": {"level": "WARNING"}},
+}
+
+CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from agentplatform import system
+
+handler404 = "agentplatform.errors.handler404"
+handler500 = "agentplatform.errors.handler500"
+
+urlpatterns = [
+    path("", system.ok),
+    path("ok", system.ok),
+    path("info", system.info),
+    path("metrics", system.metrics),
+    path("admin/", admin.site.urls),
+    path("openapi.json", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
+    path("", include("assistants.urls")),
+    path("", include("threads.urls")),
+    path("", include("runs.urls")),
+]

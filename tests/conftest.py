@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.stack import Stack
+
+# Integration processes use short lease windows so recovery paths run within a test's time.
+INTEGRATION_ENV = {
+    "BG_JOB_HEARTBEAT": "4",
+    "PENDING_RUN_RESEND_SECS": "2",
+    "N_JOBS_PER_WORKER": "10",
+    "LANGGRAPH_CONFIG": os.environ["LANGGRAPH_CONFIG"],
+}
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """Daphne + one Celery worker + beat on a fresh database; shared by the integration tests."""
+    log_dir = Path(tempfile.mkdtemp(prefix="agentplatform-it-"))
+    s = Stack(base_env=INTEGRATION_ENV, log_dir=log_dir)
+    s.create_database()
+    s.start_api()
+    s.start_worker()
+    s.start_beat()
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture
+def client(stack):
+    from langgraph_sdk import get_sync_client
+
+    return get_sync_client(url=stack.url)
+
+
+@pytest.fixture
+def aclient(stack):
+    from langgraph_sdk import get_client
+
+    return get_client(url=stack.url)

@@ -1,0 +1,140 @@
+"""Small graphs the tests run through the server; none needs a network or an LLM key."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from typing import Annotated, TypedDict
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import interrupt
+
+
+class EchoState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    count: Annotated[int, operator.add]
+    value: str
+
+
+def echo_node(state: EchoState) -> EchoState:
+    """One node: counts calls and echoes the last message (the benchmark graph)."""
+    last = state.get("messages", [])[-1].content if state.get("messages") else state.get("value", "")
+    return {"count": 1, "messages": [AIMessage(content=f"echo: {last}")]}
+
+
+echo = StateGraph(EchoState).add_node("echo", echo_node).add_edge(START, "echo").add_edge("echo", END).compile()
+
+
+class ApprovalState(TypedDict, total=False):
+    request: str
+    approved: str
+    steps: Annotated[list[str], operator.add]
+
+
+def ask(state: ApprovalState) -> ApprovalState:
+    answer = interrupt({"question": f"approve {state.get('request', '')}?"})
+    return {"approved": answer, "steps": ["ask"]}
+
+
+def finish(state: ApprovalState) -> ApprovalState:
+    return {"steps": ["finish"]}
+
+
+interrupt_graph = (
+    StateGraph(ApprovalState)
+    .add_node("ask", ask)
+    .add_node("finish", finish)
+    .add_edge(START, "ask")
+    .add_edge("ask", "finish")
+    .add_edge("finish", END)
+    .compile()
+)
+
+
+class SleepState(TypedDict, total=False):
+    seconds: float
+    steps: int
+    done: Annotated[list[str], operator.add]
+
+
+async def sleep_step(state: SleepState) -> SleepState:
+    writer = get_stream_writer()
+    writer({"sleeping": state.get("seconds", 0.5)})
+    await asyncio.sleep(state.get("seconds", 0.5))
+    return {"done": ["slept"]}
+
+
+def _more(state: SleepState) -> str:
+    return "sleep" if len(state.get("done", [])) < state.get("steps", 1) else END
+
+
+sleepy = (
+    StateGraph(SleepState)
+    .add_node("sleep", sleep_step)
+    .add_edge(START, "sleep")
+    .add_conditional_edges("sleep", _more, ["sleep", END])
+    .compile()
+)
+
+
+class FailState(TypedDict, total=False):
+    value: str
+
+
+def explode(state: FailState) -> FailState:
+    raise ValueError("kaboom")
+
+
+fail = StateGraph(FailState).add_node("explode", explode).add_edge(START, "explode").compile()
+
+
+class ChildState(TypedDict, total=False):
+    items: Annotated[list[str], operator.add]
+
+
+def child_step(state: ChildState) -> ChildState:
+    return {"items": ["child"]}
+
+
+child = StateGraph(ChildState).add_node("child_step", child_step).add_edge(START, "child_step").compile()
+
+
+def parent_step(state: ChildState) -> ChildState:
+    return {"items": ["parent"]}
+
+
+parent = (
+    StateGraph(ChildState)
+    .add_node("parent_step", parent_step)
+    .add_node("child", child)
+    .add_edge(START, "parent_step")
+    .add_edge("parent_step", "child")
+    .compile()
+)
+
+
+class ChatState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+async def talk(state: ChatState) -> ChatState:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="hello there friend")]))
+    return {"messages": [await model.ainvoke(state.get("messages", []))]}
+
+
+chat = StateGraph(ChatState).add_node("talk", talk).add_edge(START, "talk").compile()
+
+
+def make_graph(config: RunnableConfig):
+    """A factory: the greeting comes from the run's configurable."""
+    greeting = config.get("configurable", {}).get("greeting", "hi")
+
+    def greet(state: EchoState) -> EchoState:
+        return {"value": greeting, "count": 1}
+
+    return StateGraph(EchoState).add_node("greet", greet).add_edge(START, "greet").compile()

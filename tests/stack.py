@@ -1,0 +1,136 @@
+"""A real agentplatform stack for integration tests: Daphne and Celery processes on their own database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+from agentplatform.embedded import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _with_database(uri: str, name: str) -> str:
+    parts = urlsplit(uri)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@dataclass
+class Stack:
+    """Processes share one database (created fresh) and the session's Redis; `env` overrides their settings."""
+
+    base_env: dict
+    log_dir: Path
+    url: str = ""
+    database_uri: str = ""
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def env(self, extra: dict | None = None) -> dict:
+        return {**os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
+
+    def create_database(self) -> None:
+        name = f"it_{uuid.uuid4().hex[:8]}"
+        admin_uri = os.environ["DATABASE_URI"]
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.database_uri = _with_database(admin_uri, name)
+        self.manage("migrate", "--noinput")
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), check=True, capture_output=True)
+
+    def _spawn(self, name: str, args: list[str], extra_env: dict | None = None) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=self.env(extra_env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[name] = proc
+        return proc
+
+    def start_api(self) -> None:
+        port = free_port()
+        self._spawn(
+            "daphne",
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "agentplatform.asgi:application"],
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        _wait_http(f"{self.url}/ok", self.processes["daphne"], self.log_dir / "daphne.log")
+
+    def start_worker(self, name: str = "worker", extra_env: dict | None = None) -> subprocess.Popen:
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "agentplatform",
+            "worker",
+            "-l",
+            "info",
+            "-n",
+            f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        proc = self._spawn(name, args, extra_env)
+        _wait_log(self.log_dir / f"{name}.log", "ready.", proc)
+        return proc
+
+    def start_beat(self, name: str = "beat", extra_env: dict | None = None) -> subprocess.Popen:
+        schedule = self.log_dir / f"{name}-schedule"
+        args = [sys.executable, "-m", "celery", "-A", "agentplatform", "beat", "-l", "info", "-s", str(schedule)]
+        return self._spawn(name, args, extra_env)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        proc = self.processes.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.database_uri, autocommit=True) as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited ({proc.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def _wait_log(log: Path, needle: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited ({proc.returncode}):\n{log.read_text()[-4000:]}")
+        if log.exists() and needle in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{needle!r} not seen in {log} within {timeout}s:\n{log.read_text()[-4000:]}")
