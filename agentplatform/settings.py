@@ -146,3 +146,6 @@ LOGGING = {
 }
 
 CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
+
+# Periodic tasks run by `celery -A agentplatform beat`; each domain adds its own entry.
+CELERY_BEAT_SCHEDULE: dict = {}

@@ -17,5 +17,6 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("", include("assistants.urls")),
     path("", include("threads.urls")),
+    path("", include("runs.stream_urls")),
     path("", include("runs.urls")),
 ]
