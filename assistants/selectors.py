@@ -1,0 +1,137 @@
+"""Reads of assistants and their versions.
+
+Every read goes through here so that ownership (auth, later) is one filter in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from agentplatform.errors import InvalidInput, NotFound
+from agentplatform.graphs import get_registry
+from agentplatform.ids import parse_uuid
+from assistants.models import Assistant, AssistantVersion
+
+ASSISTANT_SORT_FIELDS = ("assistant_id", "graph_id", "name", "created_at", "updated_at")
+SORT_ORDERS = ("asc", "desc")
+
+
+def assistant_get(*, assistant_id: str | uuid.UUID) -> Assistant:
+    """The assistant with this UUID; 422 for a malformed id, 404 (the official generic "Not Found") if absent."""
+    pk = parse_uuid(assistant_id, "assistant")
+    assistant = Assistant.objects.filter(assistant_id=pk).first()
+    if assistant is None:
+        raise NotFound("Not Found")
+    if not get_registry().has(assistant.graph_id):
+        # Its graph was removed from langgraph.json: hidden, as from search and count.
+        raise NotFound(f"assistant {pk} not found")
+    return assistant
+
+
+def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
+    """Where the API accepts "an assistant UUID or a graph name" (runs, crons, /graph).
+
+    A graph name always means that graph's system assistant, never "the first assistant of the graph".
+    """
+    if isinstance(assistant_id, uuid.UUID):
+        return assistant_get(assistant_id=assistant_id)
+    registry = get_registry()
+    if registry.has(assistant_id):
+        # Imported here: the services module imports this one, and resolving must work before start-up made it.
+        from assistants.services import assistants_ensure_system
+
+        assistants_ensure_system(graph_ids=[assistant_id])
+        return assistant_get(assistant_id=_system_id(assistant_id))
+    try:
+        pk = uuid.UUID(str(assistant_id))
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid assistant: '{assistant_id}'. Must be either:\n"
+            "- A valid assistant UUID, or\n"
+            f"- One of the registered graphs: {', '.join(registry.graph_ids())}"
+        ) from None
+    return assistant_get(assistant_id=pk)
+
+
+def _system_id(graph_id: str) -> uuid.UUID:
+    from agentplatform.graphs import system_assistant_id
+
+    return system_assistant_id(graph_id)
+
+
+def graph_assert_exists(*, graph_id: str) -> None:
+    registry = get_registry()
+    if not registry.has(graph_id):
+        raise NotFound(f"Graph '{graph_id}' not found. Expected one of: {sorted(registry.graph_ids())}")
+
+
+def _filtered(*, metadata: dict | None, graph_id: str | None, name: str | None) -> QuerySet[Assistant]:
+    # Assistants of graphs this server no longer serves are hidden, as the official Postgres edition does.
+    queryset = Assistant.objects.filter(graph_id__in=get_registry().graph_ids())
+    if metadata:
+        # jsonb @> : every given key present with an equal value, nested objects compared recursively.
+        queryset = queryset.filter(metadata__contains=metadata)
+    if graph_id is not None:
+        graph_assert_exists(graph_id=graph_id)
+        queryset = queryset.filter(graph_id=graph_id)
+    if name:
+        queryset = queryset.filter(name__icontains=name)
+    return queryset
+
+
+def assistant_search(
+    *,
+    metadata: dict | None = None,
+    graph_id: str | None = None,
+    name: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+) -> tuple[list[Assistant], bool]:
+    """One page of matching assistants, newest first by default, and whether more rows follow it."""
+    sort_by = sort_by or "created_at"
+    if sort_by not in ASSISTANT_SORT_FIELDS:
+        raise InvalidInput(f"Invalid sort_by '{sort_by}'; use one of: {', '.join(ASSISTANT_SORT_FIELDS)}")
+    sort_order = (sort_order or "desc").lower()
+    if sort_order not in SORT_ORDERS:
+        raise InvalidInput(f"Invalid sort_order '{sort_order}'; use 'asc' or 'desc'")
+    prefix = "-" if sort_order == "desc" else ""
+    ordering = [f"{prefix}{sort_by}", f"{prefix}assistant_id"]
+    queryset = _filtered(metadata=metadata, graph_id=graph_id, name=name).order_by(*ordering)
+    # One extra row tells whether a next page exists without a COUNT(*).
+    rows = list(queryset[offset : offset + limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def assistant_count(*, metadata: dict | None = None, graph_id: str | None = None, name: str | None = None) -> int:
+    return _filtered(metadata=metadata, graph_id=graph_id, name=name).count()
+
+
+def assistant_version_list(
+    *, assistant_id: str | uuid.UUID, metadata: dict | None = None, limit: int = 10, offset: int = 0
+) -> list[AssistantVersion]:
+    """Versions of one assistant, newest first."""
+    assistant = assistant_get(assistant_id=assistant_id)
+    queryset = AssistantVersion.objects.filter(assistant=assistant)
+    if metadata:
+        queryset = queryset.filter(metadata__contains=metadata)
+    return list(queryset.order_by("-version")[offset : offset + limit])
+
+
+def assistant_version_get(*, assistant: Assistant, version: int) -> AssistantVersion:
+    found = AssistantVersion.objects.filter(assistant=assistant, version=version).first()
+    if found is None:
+        raise NotFound(f'Assistant "{assistant.assistant_id}" has no version {version}.')
+    return found
+
+
+def assistant_graph_config(*, assistant: Assistant) -> dict[str, Any]:
+    """The config a graph factory is built with for introspection: the assistant's config, context mirrored."""
+    config = dict(assistant.config or {})
+    configurable = {**(assistant.context or {}), **(config.get("configurable") or {})}
+    config["configurable"] = configurable
+    return config

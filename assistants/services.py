@@ -1,0 +1,243 @@
+"""Writes to assistants: create, update (a new version each time), pin a version, delete, system assistants."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from langgraph.pregel import Pregel
+
+from agentplatform.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agentplatform.graphs import get_registry, system_assistant_id
+from agentplatform.ids import parse_uuid
+from assistants.models import Assistant, AssistantVersion
+from assistants.selectors import graph_assert_exists
+
+BOTH_CONFIGURABLE_AND_CONTEXT = (
+    "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced in "
+    "LangGraph 0.6.0 and is the long term planned replacement for configurable."
+)
+# Keys the server owns; clients that send them are not refused, the keys are dropped (as the official server does).
+RESERVED_METADATA_KEYS = frozenset({"thread_id", "assistant_id", "run_id", "cron_id"})
+RESERVED_CONFIGURABLE_KEYS = frozenset(
+    {
+        "langgraph_auth_user",
+        "langgraph_auth_user_id",
+        "langgraph_auth_permissions",
+        "langgraph_request_id",
+        "__langsmith_project__",
+        "__langsmith_example_id__",
+        "__request_start_time_ms__",
+        "__after_seconds__",
+        "__otel_traceparent__",
+        "__otel_tracestate__",
+        "__dd_trace_headers__",
+        "__pregel_node_finished",
+        "__context_provided__",
+    }
+)
+VERSIONED_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
+
+# Higher apps register here (in AppConfig.ready) what must happen when an assistant is deleted, e.g. threads
+# deleting the threads it ran on and runs cancelling its in-flight runs; assistants cannot import them.
+# Each hook is called as hook(assistant_id=<UUID>, delete_threads=<bool>) inside the deleting transaction.
+AssistantDeleteHook = Callable[..., None]
+assistant_delete_hooks: list[AssistantDeleteHook] = []
+
+
+def assistant_delete_hook_register(hook: AssistantDeleteHook) -> None:
+    if hook not in assistant_delete_hooks:
+        assistant_delete_hooks.append(hook)
+
+
+def _without(mapping: dict | None, keys: frozenset[str]) -> dict:
+    return {k: v for k, v in (mapping or {}).items() if k not in keys}
+
+
+def _config_and_context(config: dict | None, context: dict | None) -> tuple[dict, dict | None]:
+    """config.configurable and context mirror each other; setting both is a client error."""
+    config = dict(config or {})
+    if isinstance(config.get("configurable"), dict):
+        config["configurable"] = _without(config["configurable"], RESERVED_CONFIGURABLE_KEYS)
+    if context is not None:
+        context = _without(context, RESERVED_CONFIGURABLE_KEYS)
+    if config.get("configurable") and context:
+        raise BadRequest(BOTH_CONFIGURABLE_AND_CONTEXT)
+    if config.get("configurable"):
+        context = config["configurable"]
+    elif context:
+        config["configurable"] = context
+    return config, context
+
+
+def _version_from(assistant: Assistant, version: int) -> AssistantVersion:
+    return AssistantVersion(
+        assistant=assistant,
+        version=version,
+        created_at=assistant.updated_at,
+        **{field: getattr(assistant, field) for field in VERSIONED_FIELDS},
+    )
+
+
+def assistant_create(
+    *,
+    graph_id: str,
+    assistant_id: str | uuid.UUID | None = None,
+    config: dict | None = None,
+    context: dict | None = None,
+    metadata: dict | None = None,
+    if_exists: str = "raise",
+    name: str | None = None,
+    description: str | None = None,
+) -> Assistant:
+    """A new assistant at version 1; with if_exists="do_nothing" an existing one with that id is returned as is."""
+    if if_exists not in ("raise", "do_nothing"):
+        raise InvalidInput(f"Invalid if_exists '{if_exists}'; use 'raise' or 'do_nothing'")
+    pk = parse_uuid(assistant_id, "assistant") if assistant_id else uuid.uuid4()
+    config, context = _config_and_context(config, context)
+    graph_assert_exists(graph_id=graph_id)
+    now = timezone.now()
+    fields = {
+        "graph_id": graph_id,
+        "config": config,
+        "context": context or {},
+        "metadata": _without(metadata, RESERVED_METADATA_KEYS),
+        "name": name or "Untitled",
+        "description": description,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with transaction.atomic():
+        assistant, created = Assistant.objects.get_or_create(assistant_id=pk, defaults=fields)
+        if not created:
+            if if_exists == "raise":
+                raise Conflict(f"Assistant {pk} already exists")
+            return assistant
+        _version_from(assistant, 1).save()
+    return assistant
+
+
+def _locked(pk: uuid.UUID) -> Assistant:
+    assistant = Assistant.objects.select_for_update().filter(assistant_id=pk).first()
+    if assistant is None:
+        raise NotFound(f"Assistant {pk} not found")
+    return assistant
+
+
+def assistant_update(
+    *,
+    assistant_id: str | uuid.UUID,
+    graph_id: str | None = None,
+    config: dict | None = None,
+    context: dict | None = None,
+    metadata: dict | None = None,
+    name: str | None = None,
+    description: str | None = None,
+) -> Assistant:
+    """Apply a patch as a new version that becomes the latest; metadata is merged into the current one."""
+    pk = parse_uuid(assistant_id, "assistant")
+    config, context = _config_and_context(config, context)
+    if graph_id is not None:
+        graph_assert_exists(graph_id=graph_id)
+    with transaction.atomic():
+        assistant = _locked(pk)
+        if graph_id is not None:
+            assistant.graph_id = graph_id
+        if config:
+            assistant.config = config
+        if context is not None:
+            assistant.context = context
+        assistant.metadata = {**assistant.metadata, **_without(metadata, RESERVED_METADATA_KEYS)}
+        if name is not None:
+            assistant.name = name
+        if description is not None:
+            assistant.description = description
+        # After set_latest the current version is not the highest: a patch always appends after the highest.
+        highest = AssistantVersion.objects.filter(assistant=assistant).aggregate(v=Max("version"))["v"] or 0
+        assistant.version = highest + 1
+        assistant.updated_at = timezone.now()
+        assistant.save()
+        _version_from(assistant, assistant.version).save()
+    return assistant
+
+
+def assistant_set_latest(*, assistant_id: str | uuid.UUID, version: int) -> Assistant:
+    """Make an earlier (or later) version the current one; its fields are copied back onto the assistant."""
+    pk = parse_uuid(assistant_id, "assistant")
+    with transaction.atomic():
+        assistant = _locked(pk)
+        chosen = AssistantVersion.objects.filter(assistant=assistant, version=version).first()
+        if chosen is None:
+            raise NotFound(f"Version {version} not found for assistant {pk}")
+        for field in VERSIONED_FIELDS:
+            setattr(assistant, field, getattr(chosen, field))
+        assistant.version = chosen.version
+        assistant.updated_at = timezone.now()
+        assistant.save()
+    return assistant
+
+
+def assistant_delete(*, assistant_id: str | uuid.UUID, delete_threads: bool = False) -> None:
+    """Delete an assistant and its versions; registered hooks clean up what higher layers hold for it."""
+    pk = parse_uuid(assistant_id, "assistant")
+    with transaction.atomic():
+        assistant = Assistant.objects.select_for_update().filter(assistant_id=pk).first()
+        if assistant is None:
+            raise NotFound(f"Assistant with ID {pk} not found")
+        for hook in list(assistant_delete_hooks):
+            hook(assistant_id=pk, delete_threads=delete_threads)
+        assistant.delete()
+
+
+def _system_name(graph_id: str) -> str:
+    """The graph's own name when it set one, else the graph id (compiled graphs default to "LangGraph")."""
+    target = get_registry().entry(graph_id).target
+    name = getattr(target, "name", None) if isinstance(target, Pregel) else None
+    return name if name and name != "LangGraph" else graph_id
+
+
+def _system_assistant(graph_id: str, now: Any) -> Assistant:
+    return Assistant(
+        assistant_id=system_assistant_id(graph_id),
+        graph_id=graph_id,
+        name=_system_name(graph_id),
+        description=get_registry().entry(graph_id).spec.description,
+        config={},
+        context={},
+        metadata={"created_by": "system"},
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def assistants_ensure_system(*, graph_ids: Iterable[str]) -> None:
+    """Create the system assistant of each graph if it is missing; safe when many processes start at once."""
+    now = timezone.now()
+    wanted = [_system_assistant(graph_id, now) for graph_id in graph_ids]
+    existing = set(
+        Assistant.objects.filter(assistant_id__in=[a.assistant_id for a in wanted]).values_list(
+            "assistant_id", flat=True
+        )
+    )
+    missing = [a for a in wanted if a.assistant_id not in existing]
+    if not missing:
+        return
+    try:
+        with transaction.atomic():
+            # ON CONFLICT DO NOTHING: a concurrent starter may insert the same rows first.
+            Assistant.objects.bulk_create(missing, ignore_conflicts=True)
+            present = set(
+                Assistant.objects.filter(assistant_id__in=[a.assistant_id for a in missing]).values_list(
+                    "assistant_id", flat=True
+                )
+            )
+            versions = [_version_from(a, 1) for a in missing if a.assistant_id in present]
+            AssistantVersion.objects.bulk_create(versions, ignore_conflicts=True)
+    except IntegrityError:
+        # Deleted between the two inserts by someone else: nothing to ensure any more.
+        pass
