@@ -27,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
 
     def handle(self, *args, **options):
+        # SIGTERM (e.g. from a process manager) stops children and embedded services like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         services = self._start_services()
         env = {**os.environ, "DATABASE_URI": settings.DATABASE_URI, "REDIS_URI": settings.REDIS_URI}
         env.setdefault("LANGGRAPH_CONFIG", settings.LANGGRAPH_CONFIG)
@@ -34,6 +36,7 @@ class Command(BaseCommand):
         try:
             self._manage(["migrate", "--noinput"], env)
             self._manage(["check"], env)
+            self._manage(["collectstatic", "--noinput", "-v", "0"], env)
             children.append(self._spawn(["daphne", "-b", options["host"], "-p", str(options["port"])], env))
             if not options["no_worker"]:
                 children.append(self._spawn(["celery", "-A", "agentplatform", "worker", "-l", "warning"], env))
@@ -88,6 +91,10 @@ class Command(BaseCommand):
                 if child.poll() is not None:
                     raise SystemExit(f"{child.args[2]} exited with {child.returncode}; stopping.")
             time.sleep(0.5)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop(child: subprocess.Popen) -> None:
