@@ -114,19 +114,15 @@ def assistant_count(*, metadata: dict | None = None, graph_id: str | None = None
 def assistant_version_list(
     *, assistant_id: str | uuid.UUID, metadata: dict | None = None, limit: int = 10, offset: int = 0
 ) -> list[AssistantVersion]:
-    """Versions of one assistant, newest first."""
-    assistant = assistant_get(assistant_id=assistant_id)
-    queryset = AssistantVersion.objects.filter(assistant=assistant)
+    """Versions of one assistant, newest first; like upstream, an empty page is a 404."""
+    pk = parse_uuid(assistant_id, "assistant")
+    queryset = AssistantVersion.objects.filter(assistant_id=pk)
     if metadata:
         queryset = queryset.filter(metadata__contains=metadata)
-    return list(queryset.order_by("-version")[offset : offset + limit])
-
-
-def assistant_version_get(*, assistant: Assistant, version: int) -> AssistantVersion:
-    found = AssistantVersion.objects.filter(assistant=assistant, version=version).first()
-    if found is None:
-        raise NotFound(f'Assistant "{assistant.assistant_id}" has no version {version}.')
-    return found
+    versions = list(queryset.order_by("-version")[offset : offset + limit])
+    if not versions:
+        raise NotFound(f"Assistant {pk} not found")
+    return versions
 
 
 def assistant_graph_config(*, assistant: Assistant) -> dict[str, Any]:

@@ -165,6 +165,23 @@ def assistant_update(
     return assistant
 
 
+def assistant_save_edited(*, assistant: Assistant) -> Assistant:
+    """Save an assistant edited as a whole (the admin form) as its newest version, or as version 1 if new."""
+    graph_assert_exists(graph_id=assistant.graph_id)
+    configurable = (assistant.config or {}).get("configurable")
+    assistant.config, context = _config_and_context(assistant.config, None if configurable else assistant.context)
+    assistant.context = context or {}
+    with transaction.atomic():
+        # Serialises concurrent edits of one assistant so version numbers never collide.
+        Assistant.objects.select_for_update().filter(assistant_id=assistant.assistant_id).first()
+        highest = AssistantVersion.objects.filter(assistant_id=assistant.assistant_id).aggregate(v=Max("version"))["v"]
+        assistant.version = (highest or 0) + 1
+        assistant.updated_at = timezone.now()
+        assistant.save()
+        _version_from(assistant, assistant.version).save()
+    return assistant
+
+
 def assistant_set_latest(*, assistant_id: str | uuid.UUID, version: int) -> Assistant:
     """Make an earlier (or later) version the current one; its fields are copied back onto the assistant."""
     pk = parse_uuid(assistant_id, "assistant")

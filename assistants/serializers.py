@@ -1,0 +1,129 @@
+"""Request validation and response shapes of the assistants API (field for field as the official server)."""
+
+from __future__ import annotations
+
+import datetime
+
+from rest_framework import serializers
+
+from assistants.models import Assistant, AssistantVersion
+from assistants.selectors import ASSISTANT_SORT_FIELDS, SORT_ORDERS
+
+ASSISTANT_SELECT_FIELDS = (
+    "assistant_id",
+    "graph_id",
+    "name",
+    "description",
+    "config",
+    "context",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "version",
+)
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with "+00:00", as the official server writes it (DRF's default writes "Z")."""
+
+    def to_representation(self, value: datetime.datetime) -> str | None:
+        return value.isoformat() if value else None
+
+
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (dict); arrays, strings and numbers are refused with 422."""
+
+    default_error_messages = {"not_object": "must be an object."}
+
+    def to_internal_value(self, data: object) -> dict:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data
+
+
+def pagination_headers(*, offset: int, returned: int, has_more: bool) -> dict[str, str]:
+    """X-Pagination-Total is a lower bound when more rows exist (next + 1), exact otherwise."""
+    if has_more:
+        next_offset = offset + returned
+        return {"X-Pagination-Total": str(next_offset + 1), "X-Pagination-Next": str(next_offset)}
+    return {"X-Pagination-Total": str(offset + returned)}
+
+
+class AssistantSerializer(serializers.ModelSerializer):
+    created_at = IsoDateTimeField(read_only=True)
+    updated_at = IsoDateTimeField(read_only=True)
+
+    class Meta:
+        model = Assistant
+        fields = ASSISTANT_SELECT_FIELDS
+
+    def __init__(self, *args, select: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if select:
+            for name in set(self.fields) - set(select):
+                self.fields.pop(name)
+
+
+class AssistantVersionSerializer(serializers.ModelSerializer):
+    assistant_id = serializers.UUIDField(read_only=True)
+    created_at = IsoDateTimeField(read_only=True)
+
+    class Meta:
+        model = AssistantVersion
+        fields = (
+            "assistant_id",
+            "version",
+            "graph_id",
+            "name",
+            "description",
+            "config",
+            "context",
+            "metadata",
+            "created_at",
+        )
+
+
+class AssistantCreateSerializer(serializers.Serializer):
+    graph_id = serializers.CharField()
+    assistant_id = serializers.CharField(required=False, allow_null=True)
+    config = JSONObjectField(required=False, allow_null=True)
+    context = JSONObjectField(required=False, allow_null=True)
+    metadata = JSONObjectField(required=False, allow_null=True)
+    if_exists = serializers.ChoiceField(choices=("raise", "do_nothing"), required=False, default="raise")
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class AssistantPatchSerializer(serializers.Serializer):
+    graph_id = serializers.CharField(required=False)
+    config = JSONObjectField(required=False, allow_null=True)
+    context = JSONObjectField(required=False, allow_null=True)
+    metadata = JSONObjectField(required=False, allow_null=True)
+    name = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class AssistantCountSerializer(serializers.Serializer):
+    metadata = JSONObjectField(required=False, allow_null=True)
+    graph_id = serializers.CharField(required=False, allow_null=True)
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class AssistantSearchSerializer(AssistantCountSerializer):
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    sort_by = serializers.ChoiceField(choices=ASSISTANT_SORT_FIELDS, required=False, allow_null=True)
+    sort_order = serializers.ChoiceField(choices=SORT_ORDERS, required=False, allow_null=True)
+    select = serializers.ListField(
+        child=serializers.ChoiceField(choices=ASSISTANT_SELECT_FIELDS), required=False, allow_null=True
+    )
+
+
+class AssistantVersionsSearchSerializer(serializers.Serializer):
+    metadata = JSONObjectField(required=False, allow_null=True)
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+class AssistantVersionChangeSerializer(serializers.Serializer):
+    version = serializers.IntegerField()

@@ -1,0 +1,130 @@
+"""HTTP endpoints of /assistants: validate, call one service or selector, serialize."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agentplatform.graphs import get_registry
+from assistants import graph_info, selectors, services
+from assistants.serializers import (
+    AssistantCountSerializer,
+    AssistantCreateSerializer,
+    AssistantPatchSerializer,
+    AssistantSearchSerializer,
+    AssistantSerializer,
+    AssistantVersionChangeSerializer,
+    AssistantVersionSerializer,
+    AssistantVersionsSearchSerializer,
+    pagination_headers,
+)
+
+TAGS = ["Assistants"]
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: object) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class AssistantCreateView(APIView):
+    @extend_schema(tags=TAGS, request=AssistantCreateSerializer, responses=AssistantSerializer)
+    def post(self, request: Request) -> Response:
+        assistant = services.assistant_create(**_valid(AssistantCreateSerializer, request.data))
+        return Response(AssistantSerializer(assistant).data)
+
+
+class AssistantSearchView(APIView):
+    @extend_schema(tags=TAGS, request=AssistantSearchSerializer, responses=AssistantSerializer(many=True))
+    def post(self, request: Request) -> Response:
+        params = _valid(AssistantSearchSerializer, request.data)
+        select = params.pop("select", None)
+        assistants, has_more = selectors.assistant_search(**params)
+        headers = pagination_headers(offset=params["offset"], returned=len(assistants), has_more=has_more)
+        return Response(AssistantSerializer(assistants, many=True, select=select).data, headers=headers)
+
+
+class AssistantCountView(APIView):
+    @extend_schema(tags=TAGS, request=AssistantCountSerializer, responses=OpenApiTypes.INT)
+    def post(self, request: Request) -> Response:
+        return Response(selectors.assistant_count(**_valid(AssistantCountSerializer, request.data)))
+
+
+class AssistantDetailView(APIView):
+    @extend_schema(tags=TAGS, responses=AssistantSerializer)
+    def get(self, request: Request, assistant_id: str) -> Response:
+        return Response(AssistantSerializer(selectors.assistant_get(assistant_id=assistant_id)).data)
+
+    @extend_schema(tags=TAGS, request=AssistantPatchSerializer, responses=AssistantSerializer)
+    def patch(self, request: Request, assistant_id: str) -> Response:
+        params = _valid(AssistantPatchSerializer, request.data)
+        assistant = services.assistant_update(assistant_id=assistant_id, **params)
+        return Response(AssistantSerializer(assistant).data)
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("delete_threads", bool, description="Also delete the assistant's threads.")],
+        responses={204: None},
+    )
+    def delete(self, request: Request, assistant_id: str) -> Response:
+        delete_threads = request.query_params.get("delete_threads", "").lower() == "true"
+        services.assistant_delete(assistant_id=assistant_id, delete_threads=delete_threads)
+        return Response(status=204)
+
+
+class AssistantGraphView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("xray", str, description="true, false or a positive subgraph depth.")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, assistant_id: str) -> Response:
+        # Unlike the other assistant endpoints, /graph also takes a graph name (its system assistant).
+        if get_registry().has(assistant_id):
+            assistant = selectors.assistant_resolve(assistant_id=assistant_id)
+        else:
+            assistant = selectors.assistant_get(assistant_id=assistant_id)
+        xray = graph_info.parse_xray(request.query_params.get("xray"))
+        return Response(graph_info.assistant_drawable_graph(assistant=assistant, xray=xray))
+
+
+class AssistantSchemasView(APIView):
+    @extend_schema(tags=TAGS, responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, assistant_id: str) -> Response:
+        assistant = selectors.assistant_get(assistant_id=assistant_id)
+        return Response(graph_info.assistant_schemas(assistant=assistant))
+
+
+class AssistantSubgraphsView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("recurse", bool, description="Include subgraphs of subgraphs.")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
+        assistant = selectors.assistant_get(assistant_id=assistant_id)
+        recurse = request.query_params.get("recurse", "false") in ("true", "True")
+        return Response(graph_info.assistant_subgraphs(assistant=assistant, namespace=namespace, recurse=recurse))
+
+
+class AssistantVersionsView(APIView):
+    @extend_schema(
+        tags=TAGS, request=AssistantVersionsSearchSerializer, responses=AssistantVersionSerializer(many=True)
+    )
+    def post(self, request: Request, assistant_id: str) -> Response:
+        params = _valid(AssistantVersionsSearchSerializer, request.data)
+        versions = selectors.assistant_version_list(assistant_id=assistant_id, **params)
+        return Response(AssistantVersionSerializer(versions, many=True).data)
+
+
+class AssistantLatestView(APIView):
+    @extend_schema(tags=TAGS, request=AssistantVersionChangeSerializer, responses=AssistantSerializer)
+    def post(self, request: Request, assistant_id: str) -> Response:
+        version = _valid(AssistantVersionChangeSerializer, request.data)["version"]
+        assistant = services.assistant_set_latest(assistant_id=assistant_id, version=version)
+        return Response(AssistantSerializer(assistant).data)
