@@ -1,0 +1,284 @@
+"""Writes on threads: create/update/delete/copy/prune, state updates, and the refresh the run engine reuses."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+from langgraph.types import StateSnapshot, StateUpdate
+
+from agentplatform.errors import ApplicationError, BadRequest, Conflict, InvalidInput, NotFound
+from agentplatform.graphs import get_registry
+from agentplatform.ids import parse_uuid, uuid7
+from agentplatform.persistence import sync_checkpointer
+from agentplatform.serde import to_jsonable
+from threads.models import Thread
+from threads.selectors import graph_errors, thread_get, thread_graph, thread_graph_config
+from threads.state import command_from_json, interrupts_by_task, status_from_snapshot
+
+TTL_STRATEGIES = ("delete", "keep_latest")
+PRUNE_STRATEGIES = ("delete", "keep_latest")
+# Keys the official server strips from request metadata (they belong to the server).
+RESERVED_METADATA_KEYS = ("thread_id", "assistant_id", "run_id", "cron_id")
+
+
+class ThreadCreatedWithErrors(ApplicationError):
+    """The official server answers 201 with a detail when a thread was created but its supersteps failed."""
+
+    status_code = 201
+
+
+def _no_graph_detail(thread_id: uuid.UUID) -> str:
+    return (
+        f"Thread '{thread_id}' has no assigned graph ID. This usually occurs when no runs have been made on this "
+        "particular thread. This operation requires a graph ID. Please ensure a run has been made for the thread "
+        "or manually update the thread metadata (by setting the 'graph_id' field) before running this operation."
+    )
+
+
+def _clean_metadata(metadata: dict | None) -> dict:
+    return {k: v for k, v in (metadata or {}).items() if k not in RESERVED_METADATA_KEYS}
+
+
+def _ttl_fields(ttl: dict | None) -> dict[str, Any]:
+    """`{"ttl": minutes, "strategy": ...}` -> the model's ttl columns (the SDK turns a bare int into that dict)."""
+    if ttl is None:
+        default = (get_registry().config.checkpointer.get("ttl") or {}).get("default_ttl")
+        if default is None:
+            return {}
+        ttl = {"ttl": default, "strategy": (get_registry().config.checkpointer.get("ttl") or {}).get("strategy")}
+    minutes = float(ttl["ttl"])
+    strategy = ttl.get("strategy") or "delete"
+    return {
+        "ttl_minutes": minutes,
+        "ttl_strategy": strategy,
+        "expires_at": timezone.now() + datetime.timedelta(minutes=minutes),
+    }
+
+
+def thread_create(
+    *,
+    thread_id: str | uuid.UUID | None = None,
+    metadata: dict | None = None,
+    if_exists: str = "raise",
+    ttl: dict | None = None,
+    supersteps: list[dict] | None = None,
+) -> Thread:
+    """A new idle thread; `if_exists="do_nothing"` returns an existing one instead of answering 409."""
+    pk = parse_uuid(thread_id, "thread") if thread_id else uuid7()
+    existing = Thread.objects.filter(thread_id=pk).first()
+    if existing is not None:
+        if if_exists == "do_nothing":
+            return existing
+        raise Conflict(f"Thread with ID {pk} already exists")
+    try:
+        with transaction.atomic():
+            thread = Thread.objects.create(thread_id=pk, metadata=_clean_metadata(metadata), **_ttl_fields(ttl))
+    except IntegrityError:
+        # Created concurrently by another request.
+        if if_exists == "do_nothing":
+            return Thread.objects.get(thread_id=pk)
+        raise Conflict(f"Thread with ID {pk} already exists") from None
+    if supersteps:
+        _apply_supersteps(thread, supersteps)
+        thread.refresh_from_db()
+    return thread
+
+
+def _apply_supersteps(thread: Thread, supersteps: list[dict]) -> None:
+    try:
+        thread_bulk_update_state(thread=thread, supersteps=supersteps)
+    except ApplicationError as exc:
+        raise ThreadCreatedWithErrors(
+            f"Thread {thread.thread_id} was created, but there were problems updating the state: {exc.detail}"
+        ) from exc
+
+
+def thread_bulk_update_state(*, thread: Thread, supersteps: list[dict]) -> dict[str, Any]:
+    """Apply `[{"updates": [{"values"|"command", "as_node"}]}]` as successive supersteps (graph.bulk_update_state)."""
+    config = thread_graph_config(thread, {"checkpoint_ns": ""})
+    updates = [
+        [
+            StateUpdate(command_from_json(u["command"]) if u.get("command") else u.get("values"), u.get("as_node"))
+            for u in step.get("updates", [])
+        ]
+        for step in supersteps
+    ]
+    with thread_graph(thread, config) as graph:
+        if graph is None:
+            raise BadRequest(_no_graph_detail(thread.thread_id))
+        with graph_errors():
+            next_config = graph.bulk_update_state(config, updates)
+            snapshot = graph.get_state(config)
+    _refresh_after_update(thread, snapshot)
+    return {"checkpoint": next_config["configurable"]}
+
+
+def thread_update(*, thread_id: str | uuid.UUID, metadata: dict | None = None, ttl: dict | None = None) -> Thread:
+    """Merge `metadata` into the thread's (`{**old, **new}`) and reset its TTL if one is given."""
+    pk = parse_uuid(thread_id, "thread")
+    with transaction.atomic():
+        thread = Thread.objects.select_for_update().filter(thread_id=pk).first()
+        if thread is None:
+            raise NotFound("Not Found")  # the official PATCH answers the generic detail
+        thread.metadata = {**(thread.metadata or {}), **_clean_metadata(metadata)}
+        if ttl is not None:
+            for field, value in _ttl_fields(ttl).items():
+                setattr(thread, field, value)
+        thread.updated_at = timezone.now()
+        thread.save()
+    return thread
+
+
+def thread_delete(*, thread_id: str | uuid.UUID) -> None:
+    """Delete the thread, its runs (FK cascade) and its checkpoints, even while a run is in flight."""
+    thread = thread_get(thread_id=thread_id)
+    thread.delete()
+    sync_checkpointer().delete_thread(str(thread.thread_id))
+
+
+def thread_prune(*, thread_ids: list[str], strategy: str = "delete") -> int:
+    """`delete`: remove the threads; `keep_latest`: keep each thread but only its latest checkpoint per namespace."""
+    ids = [parse_uuid(t, "thread") for t in thread_ids]
+    if strategy not in PRUNE_STRATEGIES:
+        raise InvalidInput(f"Invalid strategy: {strategy}. Expected 'delete' or 'keep_latest'.")
+    found = [str(pk) for pk in Thread.objects.filter(thread_id__in=ids).values_list("thread_id", flat=True)]
+    if not found:
+        return 0
+    if strategy == "delete":
+        Thread.objects.filter(thread_id__in=found).delete()
+    try:
+        sync_checkpointer().prune(found, strategy=strategy)
+    except NotImplementedError as exc:
+        raise BadRequest(f"Cannot prune with keep_latest: {exc}") from exc
+    return len(found)
+
+
+def thread_copy(*, thread_id: str | uuid.UUID) -> Thread:
+    """A new idle thread with the same metadata and a copy of every checkpoint (all namespaces) of the source."""
+    source = thread_get(thread_id=thread_id)
+    now = timezone.now()
+    with transaction.atomic():
+        # Inside the transaction: a failed checkpoint copy leaves no half-made thread row behind.
+        copy = Thread.objects.create(
+            thread_id=uuid7(),
+            metadata=source.metadata,
+            config=source.config,
+            values=source.values,
+            interrupts=source.interrupts,
+            created_at=now,
+            updated_at=now,
+            state_updated_at=now,
+        )
+        _copy_checkpoints(str(source.thread_id), str(copy.thread_id))
+    return copy
+
+
+# The Postgres checkpointer has no copy_thread: copy its rows as they are, so blobs, pending writes and
+# delta-channel history stay exact. Column lists follow langgraph-checkpoint-postgres' schema.
+_COPY_SQL = (
+    """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
+       metadata)
+    SELECT %(new)s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
+       CASE WHEN metadata ? 'thread_id' THEN jsonb_set(metadata, '{thread_id}', to_jsonb(%(new)s::text))
+            ELSE metadata END
+    FROM checkpoints WHERE thread_id = %(old)s""",
+    """INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+    SELECT %(new)s, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = %(old)s""",
+    """INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob,
+       task_path)
+    SELECT %(new)s, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path
+    FROM checkpoint_writes WHERE thread_id = %(old)s""",
+)
+
+
+def _copy_checkpoints(source_id: str, target_id: str) -> None:
+    with sync_checkpointer().conn.connection() as conn, conn.transaction():
+        for sql in _COPY_SQL:
+            conn.execute(sql, {"old": source_id, "new": target_id})
+
+
+def thread_state_update(
+    *,
+    thread_id: str | uuid.UUID,
+    values: dict | list | None,
+    as_node: str | None = None,
+    checkpoint: dict | None = None,
+) -> dict[str, Any]:
+    """A new checkpoint from `values` (as if `as_node` ran), optionally forking from `checkpoint`."""
+    thread = thread_get(thread_id=thread_id)
+    if thread.status == Thread.Status.BUSY:
+        raise Conflict(f"Thread {thread.thread_id} has in-flight runs: wait for them or cancel them first.")
+    configurable = {"checkpoint_ns": "", **{k: v for k, v in (checkpoint or {}).items() if k != "thread_id"}}
+    config = thread_graph_config(thread, configurable)
+    with thread_graph(thread, config) as graph:
+        if graph is None:
+            raise BadRequest(_no_graph_detail(thread.thread_id))
+        with graph_errors():
+            next_config = graph.update_state(config, values, as_node=as_node)
+            snapshot = graph.get_state(thread_graph_config(thread))
+    _refresh_after_update(thread, snapshot)
+    configurable = to_jsonable(next_config["configurable"])
+    return {"checkpoint": configurable, "configurable": configurable, "checkpoint_id": configurable["checkpoint_id"]}
+
+
+def _refresh_after_update(thread: Thread, snapshot: StateSnapshot) -> None:
+    thread_refresh_from_state(
+        thread_id=thread.thread_id,
+        values=to_jsonable(snapshot.values),
+        interrupts=interrupts_by_task(snapshot),
+        status=status_from_snapshot(snapshot),
+        keep_busy=True,
+    )
+
+
+def thread_refresh_from_state(
+    *,
+    thread_id: uuid.UUID | str,
+    values: Any,
+    interrupts: dict[str, list],
+    status: str,
+    error: dict | None = None,
+    keep_busy: bool = False,
+) -> None:
+    """Write a thread's values/interrupts/status/error from its latest state and stamp state_updated_at.
+
+    `values` and `interrupts` must be plain JSON (see threads.state.interrupts_by_task / agentplatform.serde).
+    `keep_busy=True` leaves a thread that became busy meanwhile (a run was just created on it) busy.
+    """
+    now = timezone.now()
+    new_status: Any = Value(status)
+    if keep_busy:
+        new_status = Case(When(status=Thread.Status.BUSY, then=F("status")), default=Value(status))
+    Thread.objects.filter(thread_id=thread_id).update(
+        values=values,
+        interrupts=interrupts,
+        status=new_status,
+        error=error,
+        updated_at=now,
+        state_updated_at=now,
+    )
+
+
+def thread_refresh_from_snapshot(
+    *, thread_id: uuid.UUID | str, snapshot: StateSnapshot | None, error: dict | None = None, busy: bool = False
+) -> None:
+    """The run engine's end-of-run refresh: status error/interrupted/idle from the snapshot (busy if `busy`).
+
+    With no snapshot (the run wrote no checkpoint) the thread keeps its values and interrupts.
+    """
+    status = "busy" if busy else status_from_snapshot(snapshot, failed=error is not None)
+    if snapshot is None:
+        Thread.objects.filter(thread_id=thread_id).update(status=status, error=error, updated_at=timezone.now())
+        return
+    thread_refresh_from_state(
+        thread_id=thread_id,
+        values=to_jsonable(snapshot.values),
+        interrupts=interrupts_by_task(snapshot),
+        status=status,
+        error=error,
+    )

@@ -1,0 +1,207 @@
+"""Threads API (official Agent Server paths): each view validates, calls one service or selector, serializes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agentplatform.errors import InvalidInput
+from agentplatform.ids import parse_uuid
+from threads import selectors, services
+from threads.serializers import (
+    HistorySerializer,
+    StateCheckpointSerializer,
+    StateUpdateResponseSerializer,
+    StateUpdateSerializer,
+    ThreadCountSerializer,
+    ThreadCreateSerializer,
+    ThreadPatchSerializer,
+    ThreadPruneSerializer,
+    ThreadResponseSerializer,
+    ThreadSearchSerializer,
+    ThreadStateResponseSerializer,
+    thread_search_result,
+    thread_to_dict,
+)
+
+TAGS = ["Threads"]
+SUBGRAPHS = OpenApiParameter("subgraphs", OpenApiTypes.BOOL, description="Include subgraph states.")
+
+
+def _validated(serializer_class: type[drf_serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data if data is not None else {})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _truthy(value: str | None) -> bool:
+    return value in ("true", "True", "1")
+
+
+def pagination_headers(*, offset: int, returned: int, has_more: bool) -> dict[str, str]:
+    """Official semantics: with more rows, Next = offset+limit and Total = Next+1 (a lower bound)."""
+    if not has_more:
+        return {"X-Pagination-Total": str(offset + returned)}
+    next_offset = offset + returned
+    return {"X-Pagination-Total": str(next_offset + 1), "X-Pagination-Next": str(next_offset)}
+
+
+class ThreadCreateView(APIView):
+    @extend_schema(tags=TAGS, request=ThreadCreateSerializer, responses=ThreadResponseSerializer)
+    def post(self, request: Request) -> Response:
+        data = _validated(ThreadCreateSerializer, request.data)
+        thread = services.thread_create(
+            thread_id=data.get("thread_id") or None,
+            metadata=data.get("metadata"),
+            if_exists=data.get("if_exists") or "raise",
+            ttl=data.get("ttl"),
+            supersteps=data.get("supersteps"),
+        )
+        return Response(thread_to_dict(thread))
+
+
+class ThreadSearchView(APIView):
+    @extend_schema(tags=TAGS, request=ThreadSearchSerializer, responses=ThreadResponseSerializer(many=True))
+    def post(self, request: Request) -> Response:
+        data = _validated(ThreadSearchSerializer, request.data)
+        limit, offset = data.get("limit") or 10, data.get("offset") or 0
+        threads, has_more = selectors.thread_search(
+            ids=[parse_uuid(i, "thread") for i in data.get("ids") or []],
+            metadata=data.get("metadata"),
+            values=data.get("values"),
+            status=data.get("status"),
+            limit=limit,
+            offset=offset,
+            sort_by=data.get("sort_by"),
+            sort_order=data.get("sort_order"),
+        )
+        body = [thread_search_result(t, select=data.get("select"), extract=data.get("extract")) for t in threads]
+        return Response(body, headers=pagination_headers(offset=offset, returned=len(body), has_more=has_more))
+
+
+class ThreadCountView(APIView):
+    @extend_schema(tags=TAGS, request=ThreadCountSerializer, responses=OpenApiTypes.INT)
+    def post(self, request: Request) -> Response:
+        data = _validated(ThreadCountSerializer, request.data)
+        return Response(
+            selectors.thread_count(metadata=data.get("metadata"), values=data.get("values"), status=data.get("status"))
+        )
+
+
+class ThreadPruneView(APIView):
+    @extend_schema(tags=TAGS, request=ThreadPruneSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data = _validated(ThreadPruneSerializer, request.data)
+        count = services.thread_prune(thread_ids=data["thread_ids"], strategy=data.get("strategy") or "delete")
+        return Response({"pruned_count": count})
+
+
+class ThreadDetailView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[OpenApiParameter("include", str, description='Comma-separated extra fields: "ttl".')],
+        responses=ThreadResponseSerializer,
+    )
+    def get(self, request: Request, thread_id: str) -> Response:
+        include = {f.strip() for f in request.query_params.get("include", "").split(",")}
+        thread = selectors.thread_get(thread_id=thread_id)
+        return Response(thread_to_dict(thread, include_ttl="ttl" in include))
+
+    @extend_schema(tags=TAGS, request=ThreadPatchSerializer, responses={200: ThreadResponseSerializer, 204: None})
+    def patch(self, request: Request, thread_id: str) -> Response:
+        data = _validated(ThreadPatchSerializer, request.data)
+        thread = services.thread_update(thread_id=thread_id, metadata=data.get("metadata"), ttl=data.get("ttl"))
+        if request.headers.get("Prefer") == "return=minimal":
+            return Response(status=204)
+        return Response(thread_to_dict(thread))
+
+    @extend_schema(tags=TAGS, responses={204: None})
+    def delete(self, request: Request, thread_id: str) -> Response:
+        services.thread_delete(thread_id=thread_id)
+        return Response(status=204)
+
+
+class ThreadCopyView(APIView):
+    @extend_schema(tags=TAGS, request=None, responses=ThreadResponseSerializer)
+    def post(self, request: Request, thread_id: str) -> Response:
+        return Response(thread_to_dict(services.thread_copy(thread_id=thread_id)))
+
+
+class ThreadStateView(APIView):
+    @extend_schema(tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer)
+    def get(self, request: Request, thread_id: str) -> Response:
+        thread = selectors.thread_get(thread_id=thread_id)
+        subgraphs = _truthy(request.query_params.get("subgraphs"))
+        return Response(selectors.thread_state_get(thread=thread, subgraphs=subgraphs))
+
+    @extend_schema(tags=TAGS, request=StateUpdateSerializer, responses=StateUpdateResponseSerializer)
+    def post(self, request: Request, thread_id: str) -> Response:
+        data = _validated(StateUpdateSerializer, request.data)
+        checkpoint = dict(data.get("checkpoint") or {})
+        if data.get("checkpoint_id"):
+            checkpoint.setdefault("checkpoint_id", data["checkpoint_id"])
+        result = services.thread_state_update(
+            thread_id=thread_id, values=data.get("values"), as_node=data.get("as_node"), checkpoint=checkpoint
+        )
+        return Response(result)
+
+
+class ThreadStateAtCheckpointView(APIView):
+    """GET /state/{checkpoint_id}; POST /state/checkpoint reads the checkpoint from the body."""
+
+    @extend_schema(tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer)
+    def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
+        thread = selectors.thread_get(thread_id=thread_id)
+        subgraphs = _truthy(request.query_params.get("subgraphs"))
+        checkpoint = {"checkpoint_id": checkpoint_id}
+        return Response(selectors.thread_state_get(thread=thread, checkpoint=checkpoint, subgraphs=subgraphs))
+
+    @extend_schema(tags=TAGS, request=StateCheckpointSerializer, responses=ThreadStateResponseSerializer)
+    def post(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
+        if checkpoint_id != "checkpoint":
+            return Response({"detail": "Method Not Allowed"}, status=405)
+        thread = selectors.thread_get(thread_id=thread_id)
+        data = _validated(StateCheckpointSerializer, request.data)
+        state = selectors.thread_state_get(thread=thread, checkpoint=data["checkpoint"], subgraphs=data["subgraphs"])
+        return Response(state)
+
+
+class ThreadHistoryView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        parameters=[
+            OpenApiParameter("limit", int, description="How many checkpoints (default 1)."),
+            OpenApiParameter("before", str, description="Only checkpoints before this checkpoint id."),
+        ],
+        responses=ThreadStateResponseSerializer(many=True),
+    )
+    def get(self, request: Request, thread_id: str) -> Response:
+        thread = selectors.thread_get(thread_id=thread_id)
+        raw_limit = request.query_params.get("limit", "1")
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            raise InvalidInput(f"Invalid limit {raw_limit}") from None
+        if limit < 1:
+            raise InvalidInput(f"Invalid limit {raw_limit}: must be at least 1")
+        before = request.query_params.get("before") or None
+        return Response(selectors.thread_history_list(thread=thread, limit=limit, before=before))
+
+    @extend_schema(tags=TAGS, request=HistorySerializer, responses=ThreadStateResponseSerializer(many=True))
+    def post(self, request: Request, thread_id: str) -> Response:
+        thread = selectors.thread_get(thread_id=thread_id)
+        data = _validated(HistorySerializer, request.data)
+        history = selectors.thread_history_list(
+            thread=thread,
+            limit=data.get("limit") or 1,
+            before=data.get("before"),
+            metadata=data.get("metadata"),
+            checkpoint=data.get("checkpoint"),
+        )
+        return Response(history)
