@@ -11,10 +11,16 @@ from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()
 
+from django.db import connections  # noqa: E402
+
 from agentplatform.graphs import get_registry  # noqa: E402
 from agentplatform.routing import websocket_urlpatterns  # noqa: E402
+from assistants.services import assistants_ensure_system  # noqa: E402
 
 # Load graphs now so a broken langgraph.json stops start-up instead of failing the first request.
-get_registry()
+registry = get_registry()
+# One system assistant per graph (deterministic ids), as the official server registers them at start.
+assistants_ensure_system(graph_ids=registry.graph_ids())
+connections.close_all()  # requests run in worker threads with their own connections; drop this start-up one
 
 application = ProtocolTypeRouter({"http": django_app, "websocket": URLRouter(websocket_urlpatterns)})

@@ -5,9 +5,26 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentplatform.settings")
 
 app = Celery("agentplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def ensure_system_assistants(**kwargs) -> None:
+    """Workers may start before any API process: they create the system assistants runs refer to by graph name."""
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from agentplatform.graphs import get_registry
+    from assistants.services import assistants_ensure_system
+
+    assistants_ensure_system(graph_ids=get_registry().graph_ids())
+    # This runs in the parent before any pool fork: never hand a database connection down to children.
+    connections.close_all()

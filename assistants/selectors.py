@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Lower
 
 from agentplatform.errors import InvalidInput, NotFound
 from agentplatform.graphs import get_registry
@@ -99,8 +100,9 @@ def assistant_search(
     sort_order = (sort_order or "desc").lower()
     if sort_order not in SORT_ORDERS:
         raise InvalidInput(f"Invalid sort_order '{sort_order}'; use 'asc' or 'desc'")
-    prefix = "-" if sort_order == "desc" else ""
-    ordering = [f"{prefix}{sort_by}", f"{prefix}assistant_id"]
+    # Text sorts ignore case, as upstream; the id breaks ties so pages never overlap.
+    key = Lower(sort_by) if sort_by in ("name", "graph_id") else F(sort_by)
+    ordering = [key.desc(), F("assistant_id").desc()] if sort_order == "desc" else [key.asc(), F("assistant_id").asc()]
     queryset = _filtered(metadata=metadata, graph_id=graph_id, name=name).order_by(*ordering)
     # One extra row tells whether a next page exists without a COUNT(*).
     rows = list(queryset[offset : offset + limit + 1])

@@ -131,11 +131,11 @@ def test_search_pagination_headers_follow_official_formula(api):
     assert "X-Pagination-Next" not in last.headers
 
 
-def test_search_sorts_by_allowed_field(api):
-    for name in ("b", "c", "a"):
+def test_search_sorts_by_allowed_field_ignoring_case(api):
+    for name in ("b", "C", "a"):
         services.assistant_create(graph_id="echo", name=name, metadata={"sort": 1})
     body = post(api, "/assistants/search", {"metadata": {"sort": 1}, "sort_by": "name", "sort_order": "asc"}).json()
-    assert [a["name"] for a in body] == ["a", "b", "c"]
+    assert [a["name"] for a in body] == ["a", "b", "C"]
     assert post(api, "/assistants/search", {"sort_by": "version"}).status_code == 422
 
 
