@@ -1,0 +1,278 @@
+"""Readers of the stream logs: each client (SSE response or websocket) owns a cursor into Redis Streams.
+
+A reader never slows the worker: the worker only appends; a slow client just lags behind in the log.
+Redis may lose a log (expiry, restart), so a reader also watches the run's row in Postgres and stops once the
+run is over, replaying what Postgres knows (the output or the error) when the log is gone.
+
+`RunLogReader` follows one run until its done control entry. `ThreadLogReader` follows every current and future
+run of a thread, plus the thread's own log (state updates), and turns each run's done entry into the official
+`metadata {"status": "run_done", "run_id": ...}` event.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db.models import Q
+
+from agentplatform import serde, stream_log
+from agentplatform.errors import InvalidInput
+from agentplatform.redis_clients import async_redis
+from runs.models import Run
+from runs.stream_events import requested
+
+START = "0-0"
+# How often an idle reader asks Postgres whether its run is over (or a thread has new runs).
+CHECK_INTERVAL_SECONDS = 1.0
+# After Postgres says a run ended, how long to wait for its done entry before trusting Postgres alone.
+DONE_GRACE_SECONDS = 2.0
+_STREAM_ID = re.compile(r"^\d+(-(\d+|\*))?$")
+THREAD_STREAM_MODES = ("run_modes", "lifecycle", "state_update")
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    id: str | None
+    event: str
+    data: bytes
+
+
+def parse_last_event_id(value: str | None) -> str | None:
+    """Last-Event-ID -> the cursor to read after; None means "live only". `-` and `-1` replay everything."""
+    if not value:
+        return None
+    value = value.strip()
+    if value in ("-", "-1", "0"):
+        return START
+    if not _STREAM_ID.match(value):
+        raise InvalidInput("Invalid last-event-id: must be a valid Redis stream ID")
+    return value.replace("-*", "-0")
+
+
+async def _last_id(redis: Any, key: str) -> tuple[str, str | None]:
+    """The id and event name of a log's last entry, or ("0-0", None) when there is no log yet."""
+    rows = await redis.xrevrange(key, count=1)
+    if not rows:
+        return START, None
+    (entry_id, event, _data) = stream_log.decode_entries(rows)[0]
+    return entry_id, event
+
+
+@sync_to_async(thread_sensitive=False)
+def run_row(run_id: uuid.UUID, thread_id: uuid.UUID | None) -> Run | None:
+    filters = {"run_id": run_id} if thread_id is None else {"run_id": run_id, "thread_id": thread_id}
+    return Run.objects.filter(**filters).only("run_id", "thread_id", "status", "kwargs", "output", "error").first()
+
+
+def run_is_resumable(run: Run) -> bool:
+    kwargs = run.kwargs or {}
+    return bool(kwargs.get("resumable", kwargs.get("stream_resumable", False)))
+
+
+def _fallback_events(run: Run, stream_modes: list[str]) -> list[LogEvent]:
+    """What Postgres can still tell a client whose log is gone: the error, or the final values."""
+    if run.status == Run.Status.ERROR:
+        error = run.error if isinstance(run.error, dict) else {"error": "Error", "message": str(run.error)}
+        return [LogEvent(None, "error", serde.dumps(error))]
+    if run.output is not None and requested("values", stream_modes or ["values"]):
+        return [LogEvent(None, "values", serde.dumps(run.output))]
+    return []
+
+
+@dataclass
+class RunLogReader:
+    """Reads one run's log from `cursor` until the run's done entry (or until Postgres says it is over)."""
+
+    run: Run
+    stream_modes: list[str]
+    cursor: str
+    replaying: bool
+    done: bool = False
+    key: str = ""
+    _checked_at: float = field(default_factory=time.monotonic)
+    _ended_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.key = stream_log.run_stream_key(self.run.run_id)
+
+    @classmethod
+    async def open(cls, run: Run, *, last_event_id: str | None, stream_modes: list[str] | None = None) -> RunLogReader:
+        """From the start of the log (`last_event_id="0-0"`), after an id, or, with None, from now on."""
+        modes = stream_modes or []
+        redis = async_redis()
+        if last_event_id is not None:
+            reader = cls(run, modes, last_event_id, replaying=True)
+            if run.status in Run.TERMINAL and not await redis.exists(reader.key):
+                reader.done = True
+            return reader
+        last, event = await _last_id(redis, stream_log.run_stream_key(run.run_id))
+        reader = cls(run, modes, last, replaying=False)
+        # A finished run has nothing live left: the official server closes the stream at once.
+        reader.done = event == stream_log.DONE_EVENT or (event is None and run.status in Run.TERMINAL)
+        return reader
+
+    def _take(self, rows: list) -> list[LogEvent]:
+        events = []
+        for entry_id, event, data in rows:
+            self.cursor = entry_id
+            if event == stream_log.DONE_EVENT:
+                self.done = True
+                break
+            if requested(event, self.stream_modes):
+                events.append(LogEvent(entry_id, event, data))
+        return events
+
+    async def read(self, block_ms: int) -> list[LogEvent] | None:
+        """The next events (possibly none after `block_ms`), or None once the run's stream is over."""
+        if self.done:
+            return None
+        redis = async_redis()
+        rows = await stream_log.read_after(redis, self.key, self.cursor, max(1, block_ms))
+        if rows:
+            return self._take(rows)
+        return await self._check_run(redis)
+
+    async def _check_run(self, redis: Any) -> list[LogEvent]:
+        now = time.monotonic()
+        if now - self._checked_at < CHECK_INTERVAL_SECONDS:
+            return []
+        self._checked_at = now
+        run = await run_row(self.run.run_id, None)
+        if run is None:
+            self.done = True  # deleted (e.g. rollback): nothing more will come
+            return []
+        if run.status not in Run.TERMINAL:
+            return []
+        if await redis.exists(self.key):
+            # The worker commits the status and appends the done entry one after the other: give it a moment.
+            self._ended_at = self._ended_at or now
+            if now - self._ended_at < DONE_GRACE_SECONDS:
+                return []
+            self.done = True
+            return []
+        self.done = True
+        return _fallback_events(run, self.stream_modes) if self.replaying else []
+
+
+def parse_thread_stream_modes(values: list[str]) -> list[str]:
+    """`stream_modes` (official) or `stream_mode` (what the SDK sends), comma-separated and/or repeated."""
+    modes = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    for mode in modes:
+        if mode not in THREAD_STREAM_MODES:
+            raise InvalidInput(f"Invalid stream mode: {mode}")
+    return modes or ["run_modes"]
+
+
+def _thread_event_wanted(event: str, data: bytes, stream_modes: list[str]) -> bool:
+    """The official thread-stream filter: run events, lifecycle metadata, and/or state updates."""
+    if event == "state_update":
+        return "state_update" in stream_modes
+    if "run_modes" in stream_modes:
+        return True
+    if "lifecycle" in stream_modes and event == "metadata":
+        try:
+            body = serde.orjson.loads(data)
+        except ValueError:
+            return False
+        return body.get("status") == "run_done" or ("run_id" in body and "attempt" in body)
+    return False
+
+
+def _id_time(entry_id: str) -> datetime:
+    return datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, tz=UTC)
+
+
+@sync_to_async(thread_sensitive=False)
+def _thread_runs(thread_id: uuid.UUID, since: datetime, known: set) -> list[tuple[uuid.UUID, str]]:
+    """Runs of the thread a reader does not follow yet: in flight, or created since `since` (newest 100)."""
+    rows = (
+        Run.objects.filter(thread_id=thread_id)
+        .filter(Q(status__in=Run.IN_FLIGHT) | Q(created_at__gte=since) | Q(ended_at__gte=since))
+        .exclude(run_id__in=known)
+        .order_by("-created_at")
+        .values_list("run_id", "status")[:100]
+    )
+    return list(rows)
+
+
+@dataclass
+class ThreadLogReader:
+    """Follows every run of a thread (each run's log with its own cursor) and the thread's own log."""
+
+    thread_id: uuid.UUID
+    stream_modes: list[str]
+    since: datetime
+    cursors: dict[str, str] = field(default_factory=dict)
+    runs_by_key: dict[str, uuid.UUID] = field(default_factory=dict)
+    known_runs: set = field(default_factory=set)
+    replay_from: str | None = None
+    _checked_at: float = 0.0
+
+    @classmethod
+    async def open(cls, thread_id: uuid.UUID, *, last_event_id: str | None, stream_modes: list[str]) -> ThreadLogReader:
+        redis = async_redis()
+        thread_key = stream_log.thread_stream_key(thread_id)
+        if last_event_id is not None:
+            since = _id_time(last_event_id) - timedelta(minutes=5) if last_event_id != START else datetime.min
+            reader = cls(thread_id, stream_modes, since.replace(tzinfo=UTC), replay_from=last_event_id)
+            reader.cursors[thread_key] = last_event_id
+        else:
+            reader = cls(thread_id, stream_modes, datetime.now(UTC))
+            reader.cursors[thread_key] = (await _last_id(redis, thread_key))[0]
+        await reader._refresh(redis, initial=True)
+        return reader
+
+    async def _refresh(self, redis: Any, *, initial: bool = False) -> None:
+        """Start following runs that appeared since the last look (a new run is read from its beginning)."""
+        self._checked_at = time.monotonic()
+        for run_id, status in await _thread_runs(self.thread_id, self.since, self.known_runs):
+            self.known_runs.add(run_id)
+            key = stream_log.run_stream_key(run_id)
+            if self.replay_from is not None:
+                cursor = self.replay_from
+            elif initial and status in Run.IN_FLIGHT:
+                cursor, event = await _last_id(redis, key)  # joined mid-run: only what comes next
+                if event == stream_log.DONE_EVENT:
+                    continue
+            else:
+                cursor = START
+            if status in Run.TERMINAL and not await redis.exists(key):
+                continue
+            self.cursors[key] = cursor
+            self.runs_by_key[key] = run_id
+
+    async def read(self, block_ms: int) -> list[LogEvent]:
+        redis = async_redis()
+        rows = await redis.xread(dict(self.cursors), count=500, block=max(1, block_ms))
+        if not rows:
+            if time.monotonic() - self._checked_at >= CHECK_INTERVAL_SECONDS:
+                await self._refresh(redis)
+            return []
+        entries = []
+        for key, raw in rows:
+            key = key.decode() if isinstance(key, bytes) else key
+            entries += [(entry_id, key, event, data) for entry_id, event, data in stream_log.decode_entries(raw)]
+        entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
+        return await self._take(redis, entries)
+
+    async def _take(self, redis: Any, entries: list) -> list[LogEvent]:
+        events, finished = [], False
+        for entry_id, key, event, data in entries:
+            if key not in self.cursors:
+                continue
+            self.cursors[key] = entry_id
+            if event == stream_log.DONE_EVENT:
+                run_id = self.runs_by_key.pop(key)
+                del self.cursors[key]
+                event, data, finished = "metadata", serde.dumps({"status": "run_done", "run_id": str(run_id)}), True
+            if _thread_event_wanted(event, data, self.stream_modes):
+                events.append(LogEvent(entry_id, event, data))
+        if finished:
+            await self._refresh(redis)  # an enqueued run may start right after this one
+        return events
