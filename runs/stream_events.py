@@ -16,6 +16,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
 
+from threads.state import config_to_checkpoint
+
 # Stream modes a client may request on run creation (others get 422).
 STREAM_MODES = ("values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints")
 
@@ -29,19 +31,6 @@ def _langgraph_modes(stream_modes: list[str]) -> list[str]:
     if "values" not in modes:
         modes.append("values")  # the executor keeps the last values for the run's result
     return modes
-
-
-def _checkpoint_of(config: dict | None) -> dict | None:
-    """The `checkpoint` object the official server derives from a RunnableConfig (None without an id)."""
-    configurable = (config or {}).get("configurable") or {}
-    if not configurable.get("thread_id") or not configurable.get("checkpoint_id"):
-        return None
-    checkpoint = {"checkpoint_id": configurable["checkpoint_id"], "thread_id": configurable["thread_id"]}
-    if "checkpoint_ns" in configurable:
-        checkpoint["checkpoint_ns"] = configurable["checkpoint_ns"] or ""
-    if "checkpoint_map" in configurable:
-        checkpoint["checkpoint_map"] = configurable["checkpoint_map"]
-    return checkpoint
 
 
 def _debug_task(task: dict) -> dict:
@@ -60,8 +49,8 @@ def _debug_chunk(chunk: dict) -> dict:
         return chunk
     payload = {
         **payload,
-        "checkpoint": _checkpoint_of(payload.get("config")),
-        "parent_checkpoint": _checkpoint_of(payload.get("parent_config")),
+        "checkpoint": config_to_checkpoint(payload.get("config")),
+        "parent_checkpoint": config_to_checkpoint(payload.get("parent_config")),
         "tasks": [_debug_task(task) for task in payload.get("tasks", [])],
     }
     return {**chunk, "payload": payload}
