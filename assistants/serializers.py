@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
-
 from rest_framework import serializers
 
+from agentplatform.api import IsoDateTimeField, JSONObjectField
 from assistants.models import Assistant, AssistantVersion
 from assistants.selectors import ASSISTANT_SORT_FIELDS, SORT_ORDERS
 
@@ -21,32 +20,6 @@ ASSISTANT_SELECT_FIELDS = (
     "metadata",
     "version",
 )
-
-
-class IsoDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with "+00:00", as the official server writes it (DRF's default writes "Z")."""
-
-    def to_representation(self, value: datetime.datetime) -> str | None:
-        return value.isoformat() if value else None
-
-
-class JSONObjectField(serializers.JSONField):
-    """A JSON object (dict); arrays, strings and numbers are refused with 422."""
-
-    default_error_messages = {"not_object": "must be an object."}
-
-    def to_internal_value(self, data: object) -> dict:
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        return data
-
-
-def pagination_headers(*, offset: int, returned: int, has_more: bool) -> dict[str, str]:
-    """X-Pagination-Total is a lower bound when more rows exist (next + 1), exact otherwise."""
-    if has_more:
-        next_offset = offset + returned
-        return {"X-Pagination-Total": str(next_offset + 1), "X-Pagination-Next": str(next_offset)}
-    return {"X-Pagination-Total": str(offset + returned)}
 
 
 class AssistantSerializer(serializers.ModelSerializer):

@@ -14,31 +14,13 @@ from langgraph.pregel import Pregel
 from agentplatform.errors import BadRequest, Conflict, InvalidInput, NotFound
 from agentplatform.graphs import get_registry, system_assistant_id
 from agentplatform.ids import parse_uuid
+from agentplatform.reserved import without_reserved_configurable, without_reserved_metadata
 from assistants.models import Assistant, AssistantVersion
 from assistants.selectors import graph_assert_exists
 
 BOTH_CONFIGURABLE_AND_CONTEXT = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced in "
     "LangGraph 0.6.0 and is the long term planned replacement for configurable."
-)
-# Keys the server owns; clients that send them are not refused, the keys are dropped (as the official server does).
-RESERVED_METADATA_KEYS = frozenset({"thread_id", "assistant_id", "run_id", "cron_id"})
-RESERVED_CONFIGURABLE_KEYS = frozenset(
-    {
-        "langgraph_auth_user",
-        "langgraph_auth_user_id",
-        "langgraph_auth_permissions",
-        "langgraph_request_id",
-        "__langsmith_project__",
-        "__langsmith_example_id__",
-        "__request_start_time_ms__",
-        "__after_seconds__",
-        "__otel_traceparent__",
-        "__otel_tracestate__",
-        "__dd_trace_headers__",
-        "__pregel_node_finished",
-        "__context_provided__",
-    }
 )
 VERSIONED_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
@@ -54,17 +36,13 @@ def assistant_delete_hook_register(hook: AssistantDeleteHook) -> None:
         assistant_delete_hooks.append(hook)
 
 
-def _without(mapping: dict | None, keys: frozenset[str]) -> dict:
-    return {k: v for k, v in (mapping or {}).items() if k not in keys}
-
-
 def _config_and_context(config: dict | None, context: dict | None) -> tuple[dict, dict | None]:
     """config.configurable and context mirror each other; setting both is a client error."""
     config = dict(config or {})
     if isinstance(config.get("configurable"), dict):
-        config["configurable"] = _without(config["configurable"], RESERVED_CONFIGURABLE_KEYS)
+        config["configurable"] = without_reserved_configurable(config["configurable"])
     if context is not None:
-        context = _without(context, RESERVED_CONFIGURABLE_KEYS)
+        context = without_reserved_configurable(context)
     if config.get("configurable") and context:
         raise BadRequest(BOTH_CONFIGURABLE_AND_CONTEXT)
     if config.get("configurable"):
@@ -105,7 +83,7 @@ def assistant_create(
         "graph_id": graph_id,
         "config": config,
         "context": context or {},
-        "metadata": _without(metadata, RESERVED_METADATA_KEYS),
+        "metadata": without_reserved_metadata(metadata),
         "name": name or "Untitled",
         "description": description,
         "created_at": now,
@@ -151,7 +129,7 @@ def assistant_update(
             assistant.config = config
         if context is not None:
             assistant.context = context
-        assistant.metadata = {**assistant.metadata, **_without(metadata, RESERVED_METADATA_KEYS)}
+        assistant.metadata = {**assistant.metadata, **without_reserved_metadata(metadata)}
         if name is not None:
             assistant.name = name
         if description is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agentplatform.api import pagination_headers, validated
 from agentplatform.graphs import get_registry
 from assistants import graph_info, selectors, services
 from assistants.serializers import (
@@ -20,29 +20,22 @@ from assistants.serializers import (
     AssistantVersionChangeSerializer,
     AssistantVersionSerializer,
     AssistantVersionsSearchSerializer,
-    pagination_headers,
 )
 
 TAGS = ["Assistants"]
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: object) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class AssistantCreateView(APIView):
     @extend_schema(tags=TAGS, request=AssistantCreateSerializer, responses=AssistantSerializer)
     def post(self, request: Request) -> Response:
-        assistant = services.assistant_create(**_valid(AssistantCreateSerializer, request.data))
+        assistant = services.assistant_create(**validated(AssistantCreateSerializer, request.data))
         return Response(AssistantSerializer(assistant).data)
 
 
 class AssistantSearchView(APIView):
     @extend_schema(tags=TAGS, request=AssistantSearchSerializer, responses=AssistantSerializer(many=True))
     def post(self, request: Request) -> Response:
-        params = _valid(AssistantSearchSerializer, request.data)
+        params = validated(AssistantSearchSerializer, request.data)
         select = params.pop("select", None)
         assistants, has_more = selectors.assistant_search(**params)
         headers = pagination_headers(offset=params["offset"], returned=len(assistants), has_more=has_more)
@@ -52,7 +45,7 @@ class AssistantSearchView(APIView):
 class AssistantCountView(APIView):
     @extend_schema(tags=TAGS, request=AssistantCountSerializer, responses=OpenApiTypes.INT)
     def post(self, request: Request) -> Response:
-        return Response(selectors.assistant_count(**_valid(AssistantCountSerializer, request.data)))
+        return Response(selectors.assistant_count(**validated(AssistantCountSerializer, request.data)))
 
 
 class AssistantDetailView(APIView):
@@ -62,7 +55,7 @@ class AssistantDetailView(APIView):
 
     @extend_schema(tags=TAGS, request=AssistantPatchSerializer, responses=AssistantSerializer)
     def patch(self, request: Request, assistant_id: str) -> Response:
-        params = _valid(AssistantPatchSerializer, request.data)
+        params = validated(AssistantPatchSerializer, request.data)
         assistant = services.assistant_update(assistant_id=assistant_id, **params)
         return Response(AssistantSerializer(assistant).data)
 
@@ -117,7 +110,7 @@ class AssistantVersionsView(APIView):
         tags=TAGS, request=AssistantVersionsSearchSerializer, responses=AssistantVersionSerializer(many=True)
     )
     def post(self, request: Request, assistant_id: str) -> Response:
-        params = _valid(AssistantVersionsSearchSerializer, request.data)
+        params = validated(AssistantVersionsSearchSerializer, request.data)
         versions = selectors.assistant_version_list(assistant_id=assistant_id, **params)
         return Response(AssistantVersionSerializer(versions, many=True).data)
 
@@ -125,6 +118,6 @@ class AssistantVersionsView(APIView):
 class AssistantLatestView(APIView):
     @extend_schema(tags=TAGS, request=AssistantVersionChangeSerializer, responses=AssistantSerializer)
     def post(self, request: Request, assistant_id: str) -> Response:
-        version = _valid(AssistantVersionChangeSerializer, request.data)["version"]
+        version = validated(AssistantVersionChangeSerializer, request.data)["version"]
         assistant = services.assistant_set_latest(assistant_id=assistant_id, version=version)
         return Response(AssistantSerializer(assistant).data)
