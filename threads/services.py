@@ -136,9 +136,9 @@ def thread_update(*, thread_id: str | uuid.UUID, metadata: dict | None = None, t
 
 def thread_delete(*, thread_id: str | uuid.UUID) -> None:
     """Delete the thread, its runs (FK cascade) and its checkpoints, even while a run is in flight."""
-    thread = thread_get(thread_id=thread_id)
-    thread.delete()
-    sync_checkpointer().delete_thread(str(thread.thread_id))
+    pk = thread_get(thread_id=thread_id).thread_id
+    Thread.objects.filter(thread_id=pk).delete()
+    sync_checkpointer().delete_thread(str(pk))
 
 
 def thread_prune(*, thread_ids: list[str], strategy: str = "delete") -> int:
