@@ -56,10 +56,26 @@ class AssistantVersionSerializer(serializers.ModelSerializer):
         )
 
 
+class ConfigField(JSONObjectField):
+    """A RunnableConfig: an object whose `tags`, `recursion_limit` and `configurable` have the right types."""
+
+    def to_internal_value(self, data: object) -> dict:
+        config = super().to_internal_value(data)
+        tags = config.get("tags")
+        if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+            raise serializers.ValidationError("tags must be a list of strings.")
+        limit = config.get("recursion_limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise serializers.ValidationError("recursion_limit must be an integer.")
+        if config.get("configurable") is not None and not isinstance(config["configurable"], dict):
+            raise serializers.ValidationError("configurable must be an object.")
+        return config
+
+
 class AssistantCreateSerializer(serializers.Serializer):
     graph_id = serializers.CharField()
     assistant_id = serializers.CharField(required=False, allow_null=True)
-    config = JSONObjectField(required=False, allow_null=True)
+    config = ConfigField(required=False, allow_null=True)
     context = JSONObjectField(required=False, allow_null=True)
     metadata = JSONObjectField(required=False, allow_null=True)
     if_exists = serializers.ChoiceField(choices=("raise", "do_nothing"), required=False, default="raise")
@@ -69,7 +85,7 @@ class AssistantCreateSerializer(serializers.Serializer):
 
 class AssistantPatchSerializer(serializers.Serializer):
     graph_id = serializers.CharField(required=False)
-    config = JSONObjectField(required=False, allow_null=True)
+    config = ConfigField(required=False, allow_null=True)
     context = JSONObjectField(required=False, allow_null=True)
     metadata = JSONObjectField(required=False, allow_null=True)
     name = serializers.CharField(required=False, allow_blank=True)

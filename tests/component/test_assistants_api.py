@@ -57,6 +57,13 @@ def test_create_with_non_object_config_is_422(api):
     assert post(api, "/assistants", {"graph_id": "echo", "config": [1]}).status_code == 422
 
 
+@pytest.mark.parametrize("config", [{"tags": "x"}, {"tags": [1]}, {"recursion_limit": "10"}, {"configurable": [1]}])
+def test_create_with_mistyped_config_is_422(api, config):
+    response = post(api, "/assistants", {"graph_id": "echo", "config": config})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("config: ")
+
+
 def test_create_with_bad_if_exists_is_422(api):
     assert post(api, "/assistants", {"graph_id": "echo", "if_exists": "update"}).status_code == 422
 
