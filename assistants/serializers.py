@@ -8,17 +8,18 @@ from agentplatform.api import IsoDateTimeField, JSONObjectField
 from assistants.models import Assistant, AssistantVersion
 from assistants.selectors import ASSISTANT_SORT_FIELDS, SORT_ORDERS
 
+# In the order the official server writes them.
 ASSISTANT_SELECT_FIELDS = (
     "assistant_id",
     "graph_id",
-    "name",
-    "description",
     "config",
     "context",
+    "metadata",
+    "name",
     "created_at",
     "updated_at",
-    "metadata",
     "version",
+    "description",
 )
 
 
@@ -47,12 +48,12 @@ class AssistantVersionSerializer(serializers.ModelSerializer):
             "assistant_id",
             "version",
             "graph_id",
-            "name",
-            "description",
             "config",
             "context",
             "metadata",
             "created_at",
+            "name",
+            "description",
         )
 
 
