@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from agentplatform.api import JSONObjectField
 from threads.models import Thread
 from threads.selectors import SORT_ORDERS, THREAD_SORT_FIELDS
 from threads.services import TTL_STRATEGIES
@@ -103,8 +104,8 @@ class TTLField(serializers.Field):
     default_error_messages = {"invalid": 'must be a number of minutes or {"ttl": <minutes>, "strategy": ...}'}
 
 
-def _dict_field(**kwargs) -> serializers.DictField:
-    return serializers.DictField(required=False, allow_null=True, **kwargs)
+def _dict_field() -> JSONObjectField:
+    return JSONObjectField(required=False, allow_null=True)
 
 
 class SuperstepUpdateSerializer(serializers.Serializer):

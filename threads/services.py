@@ -15,6 +15,7 @@ from agentplatform.errors import ApplicationError, BadRequest, Conflict, Invalid
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid, uuid7
 from agentplatform.persistence import sync_checkpointer
+from agentplatform.reserved import without_reserved_metadata
 from agentplatform.serde import to_jsonable
 from threads.models import Thread
 from threads.selectors import graph_errors, thread_get, thread_graph, thread_graph_config
@@ -22,8 +23,6 @@ from threads.state import command_from_json, interrupts_by_task, status_from_sna
 
 TTL_STRATEGIES = ("delete", "keep_latest")
 PRUNE_STRATEGIES = ("delete", "keep_latest")
-# Keys the official server strips from request metadata (they belong to the server).
-RESERVED_METADATA_KEYS = ("thread_id", "assistant_id", "run_id", "cron_id")
 
 
 class ThreadCreatedWithErrors(ApplicationError):
@@ -38,10 +37,6 @@ def _no_graph_detail(thread_id: uuid.UUID) -> str:
         "particular thread. This operation requires a graph ID. Please ensure a run has been made for the thread "
         "or manually update the thread metadata (by setting the 'graph_id' field) before running this operation."
     )
-
-
-def _clean_metadata(metadata: dict | None) -> dict:
-    return {k: v for k, v in (metadata or {}).items() if k not in RESERVED_METADATA_KEYS}
 
 
 def _ttl_fields(ttl: dict | None) -> dict[str, Any]:
@@ -77,7 +72,8 @@ def thread_create(
         raise Conflict(f"Thread with ID {pk} already exists")
     try:
         with transaction.atomic():
-            thread = Thread.objects.create(thread_id=pk, metadata=_clean_metadata(metadata), **_ttl_fields(ttl))
+            fields = {"metadata": without_reserved_metadata(metadata), **_ttl_fields(ttl)}
+            thread = Thread.objects.create(thread_id=pk, **fields)
     except IntegrityError:
         # Created concurrently by another request.
         if if_exists == "do_nothing":
@@ -125,7 +121,7 @@ def thread_update(*, thread_id: str | uuid.UUID, metadata: dict | None = None, t
         thread = Thread.objects.select_for_update().filter(thread_id=pk).first()
         if thread is None:
             raise NotFound("Not Found")  # the official PATCH answers the generic detail
-        thread.metadata = {**(thread.metadata or {}), **_clean_metadata(metadata)}
+        thread.metadata = {**(thread.metadata or {}), **without_reserved_metadata(metadata)}
         if ttl is not None:
             for field, value in _ttl_fields(ttl).items():
                 setattr(thread, field, value)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agentplatform.api import pagination_headers, validated
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from threads import selectors, services
@@ -35,21 +36,11 @@ SUBGRAPHS = OpenApiParameter("subgraphs", OpenApiTypes.BOOL, description="Includ
 
 
 def _validated(serializer_class: type[drf_serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data if data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return validated(serializer_class, data if data is not None else {})
 
 
 def _truthy(value: str | None) -> bool:
     return value in ("true", "True", "1")
-
-
-def pagination_headers(*, offset: int, returned: int, has_more: bool) -> dict[str, str]:
-    """Official semantics: with more rows, Next = offset+limit and Total = Next+1 (a lower bound)."""
-    if not has_more:
-        return {"X-Pagination-Total": str(offset + returned)}
-    next_offset = offset + returned
-    return {"X-Pagination-Total": str(next_offset + 1), "X-Pagination-Next": str(next_offset)}
 
 
 class ThreadCreateView(APIView):
