@@ -80,7 +80,7 @@ def test_sdk_get_state_update_state_and_history(client):
     assert state["checkpoint_id"] == update["checkpoint_id"]
     assert state["values"]["value"] == "edited"
     assert state["values"]["messages"][0]["content"] == "hello"
-    assert [s["checkpoint_id"] for s in history][0] == update["checkpoint_id"]
+    assert history[0]["checkpoint_id"] == update["checkpoint_id"]
     assert len(updates_only) == 2
     assert "value" not in at_first["values"]
     assert by_checkpoint["checkpoint_id"] == at_first["checkpoint_id"]
