@@ -41,6 +41,9 @@ def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
         return assistant_get(assistant_id=assistant_id)
     registry = get_registry()
     if registry.has(assistant_id):
+        found = Assistant.objects.filter(assistant_id=_system_id(assistant_id)).first()
+        if found is not None:
+            return found
         # Imported here: the services module imports this one, and resolving must work before start-up made it.
         from assistants.services import assistants_ensure_system
 

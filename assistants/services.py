@@ -134,13 +134,17 @@ def assistant_update(
             assistant.name = name
         if description is not None:
             assistant.description = description
-        # After set_latest the current version is not the highest: a patch always appends after the highest.
-        highest = AssistantVersion.objects.filter(assistant=assistant).aggregate(v=Max("version"))["v"] or 0
-        assistant.version = highest + 1
-        assistant.updated_at = timezone.now()
-        assistant.save()
-        _version_from(assistant, assistant.version).save()
+        _save_as_new_version(assistant)
     return assistant
+
+
+def _save_as_new_version(assistant: Assistant) -> None:
+    """Call with the row locked. After set_latest the current version is not the highest: append after it."""
+    highest = AssistantVersion.objects.filter(assistant_id=assistant.assistant_id).aggregate(v=Max("version"))["v"]
+    assistant.version = (highest or 0) + 1
+    assistant.updated_at = timezone.now()
+    assistant.save()
+    _version_from(assistant, assistant.version).save()
 
 
 def assistant_save_edited(*, assistant: Assistant) -> Assistant:
@@ -152,11 +156,7 @@ def assistant_save_edited(*, assistant: Assistant) -> Assistant:
     with transaction.atomic():
         # Serialises concurrent edits of one assistant so version numbers never collide.
         Assistant.objects.select_for_update().filter(assistant_id=assistant.assistant_id).first()
-        highest = AssistantVersion.objects.filter(assistant_id=assistant.assistant_id).aggregate(v=Max("version"))["v"]
-        assistant.version = (highest or 0) + 1
-        assistant.updated_at = timezone.now()
-        assistant.save()
-        _version_from(assistant, assistant.version).save()
+        _save_as_new_version(assistant)
     return assistant
 
 
@@ -214,11 +214,14 @@ def assistants_ensure_system(*, graph_ids: Iterable[str]) -> None:
     """Create the system assistant of each graph if it is missing; safe when many processes start at once."""
     now = timezone.now()
     wanted = [_system_assistant(graph_id, now) for graph_id in graph_ids]
-    existing = set(
-        Assistant.objects.filter(assistant_id__in=[a.assistant_id for a in wanted]).values_list(
-            "assistant_id", flat=True
+    existing = {
+        row[0]: row[1:]
+        for row in Assistant.objects.filter(assistant_id__in=[a.assistant_id for a in wanted]).values_list(
+            "assistant_id", "name", "description"
         )
-    )
+    }
+    stale = [a for a in wanted if existing.get(a.assistant_id, (a.name, a.description)) != (a.name, a.description)]
+    _system_sync(stale)
     missing = [a for a in wanted if a.assistant_id not in existing]
     if not missing:
         return
@@ -236,3 +239,15 @@ def assistants_ensure_system(*, graph_ids: Iterable[str]) -> None:
     except IntegrityError:
         # Deleted between the two inserts by someone else: nothing to ensure any more.
         pass
+
+
+def _system_sync(expected: list[Assistant]) -> None:
+    """A graph renamed or described anew in langgraph.json updates its system assistant, as a new version."""
+    for wanted in expected:
+        with transaction.atomic():
+            current = Assistant.objects.select_for_update().filter(assistant_id=wanted.assistant_id).first()
+            # Re-checked under the lock: of many processes starting together only the first one writes.
+            if current is None or (current.name, current.description) == (wanted.name, wanted.description):
+                continue
+            current.name, current.description = wanted.name, wanted.description
+            _save_as_new_version(current)

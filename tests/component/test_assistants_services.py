@@ -157,3 +157,11 @@ def test_ensure_system_is_safe_under_concurrent_callers():
     assert errors == []
     assert Assistant.objects.filter(graph_id__in=["echo", "sleepy", "fail"]).count() == 3
     assert AssistantVersion.objects.filter(assistant__graph_id__in=["echo", "sleepy", "fail"]).count() == 3
+
+
+def test_ensure_system_restores_name_from_langgraph_json_as_a_new_version():
+    services.assistants_ensure_system(graph_ids=["echo"])
+    services.assistant_update(assistant_id=system_assistant_id("echo"), name="renamed")
+    services.assistants_ensure_system(graph_ids=["echo"])
+    echo = Assistant.objects.get(assistant_id=system_assistant_id("echo"))
+    assert (echo.name, echo.version) == ("echo", 3)
