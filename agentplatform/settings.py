@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "assistants",
     "threads",
     "runs",
+    "store",
 ]
 
 MIDDLEWARE = [
@@ -149,3 +150,16 @@ CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 
 # Periodic tasks run by `celery -A agentplatform beat`; each domain adds its own entry.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Run recovery (runs/sweeper.py): expired leases and pending runs whose Celery message was lost.
+CELERY_BEAT_SCHEDULE["runs-sweep"] = {
+    "task": "runs.tasks.sweep_runs",
+    "schedule": max(1.0, BG_JOB_HEARTBEAT / 2),
+    "options": {"expires": max(1.0, BG_JOB_HEARTBEAT / 2)},
+}
+# Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
+STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["store-sweep-expired"] = {
+    "task": "store.sweep_expired_items",
+    "schedule": STORE_TTL_SWEEP_SECS,
+    "options": {"expires": STORE_TTL_SWEEP_SECS},
+}

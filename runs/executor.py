@@ -1,0 +1,245 @@
+"""Execute one attempt of a run on the worker's event loop: graph stream -> the run's stream log -> an Outcome.
+
+This module knows nothing of Celery or the database rows: runs.worker claims the run, hands a RunSpec here and
+writes the Outcome back (fenced on its lease). Cancellation arrives through RunControl from another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import psycopg_pool
+from django.conf import settings
+from langgraph.errors import GraphRecursionError, InvalidUpdateError
+
+from agentplatform import serde, stream_log
+from agentplatform.graphs import get_registry
+from agentplatform.persistence import async_checkpointer, store_for_async
+from agentplatform.redis_clients import async_redis
+from runs.stream_events import requested, stream_graph
+from threads.state import command_from_json
+
+logger = logging.getLogger(__name__)
+
+# Failures of the infrastructure, not of the graph: the attempt is released and retried from its last checkpoint.
+RETRIABLE_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, ConnectionError)
+# Error messages of these types reach clients as they are; others are masked like the official server does.
+_PUBLIC_ERRORS = (ValueError, TypeError, KeyError, RuntimeError, TimeoutError, GraphRecursionError, InvalidUpdateError)
+_MASKED_MESSAGE = "An internal error occurred"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    run_id: UUID
+    thread_id: UUID
+    assistant_id: UUID
+    attempt: int
+    kwargs: dict
+    temporary: bool = False
+
+    @property
+    def graph_id(self) -> str:
+        return self.kwargs["config"]["configurable"]["graph_id"]
+
+
+@dataclass
+class Outcome:
+    """How an attempt ended. `status` is a run status, or `rollback` / `release` (retry later) / `lease_lost`."""
+
+    status: str
+    result: Any = None
+    error: dict | None = None
+    # Thread state after the attempt (None when the run has no checkpointer or the state was not read).
+    values: Any = None
+    interrupts: dict = field(default_factory=dict)
+    has_next: bool = False
+    state_read: bool = False
+
+
+class RunControl:
+    """Lets the worker thread cancel the attempt; the first reason wins (interrupt, rollback, lease_lost, ...)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._lock = threading.Lock()
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def cancel(self, reason: str) -> None:
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+            loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._cancel_task)
+
+    def attach(self, task: asyncio.Task) -> None:
+        with self._lock:
+            self._task, self._loop = task, asyncio.get_running_loop()
+            cancelled_already = self.reason is not None
+        if cancelled_already:
+            task.cancel()
+
+    def _cancel_task(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+def error_payload(exc: BaseException) -> dict:
+    message = str(exc) if isinstance(exc, _PUBLIC_ERRORS) else _MASKED_MESSAGE
+    return {"error": type(exc).__name__, "message": message}
+
+
+def graph_config(spec: RunSpec) -> dict:
+    """The RunnableConfig of an attempt: the run's stored config plus the ids LangGraph needs to resume it."""
+    config = dict(spec.kwargs.get("config") or {})
+    config["configurable"] = dict(config.get("configurable") or {})
+    # The same run_id in metadata makes a retried attempt resume its own checkpoints instead of restarting.
+    config["metadata"] = {**(config.get("metadata") or {}), "run_id": str(spec.run_id)}
+    return config
+
+
+def graph_input(kwargs: dict) -> Any:
+    """The run's `command` as a langgraph Command (its `input` is then ignored), else its `input`."""
+    command = kwargs.get("command")
+    return command_from_json(command) if command else kwargs.get("input")
+
+
+class _GraphWithContext:
+    """Passes the run's static context to astream (stream_graph forwards only the config)."""
+
+    def __init__(self, graph: Any, context: dict) -> None:
+        self._graph, self._context = graph, context
+
+    def astream(self, *args: Any, **kwargs: Any) -> Any:
+        return self._graph.astream(*args, context=self._context, **kwargs)
+
+
+class _Attempt:
+    """The mutable record of what the graph emitted so far."""
+
+    def __init__(self) -> None:
+        self.last_values: Any = None
+        self.interrupts: list = []
+
+    def observe(self, event: str, chunk: Any) -> None:
+        if event != "values":
+            return
+        if isinstance(chunk, dict) and "__interrupt__" in chunk:
+            self.interrupts.extend(serde.to_jsonable(chunk["__interrupt__"]))
+            rest = {k: v for k, v in chunk.items() if k != "__interrupt__"}
+            if rest:
+                self.last_values = rest
+        else:
+            self.last_values = chunk
+
+    def result(self) -> Any:
+        """The /wait body (api-surface §2.9): the final values, plus the interrupts if the graph paused."""
+        values = serde.to_jsonable(self.last_values) if self.last_values is not None else {}
+        if self.interrupts:
+            return {**(values if isinstance(values, dict) else {}), "__interrupt__": self.interrupts}
+        return values
+
+
+async def execute(spec: RunSpec, control: RunControl) -> Outcome:
+    """Run one attempt to its end. Never raises: every ending is described by the Outcome."""
+    redis = async_redis()
+    key = stream_log.run_stream_key(spec.run_id)
+    await stream_log.append(redis, key, "metadata", {"run_id": str(spec.run_id), "attempt": spec.attempt})
+    config = graph_config(spec)
+    checkpointer = None if spec.temporary else await async_checkpointer()
+    attempt = _Attempt()
+    try:
+        async with get_registry().agraph(
+            spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
+        ) as graph:
+            outcome = await _drive(spec, control, graph, config, attempt, redis, key)
+            if outcome.status not in ("rollback", "lease_lost", "release") and checkpointer is not None:
+                await _read_thread_state(graph, config, outcome)
+            return outcome
+    except Exception as exc:  # noqa: BLE001 - building the graph failed; report it like a graph error
+        return await _failed(exc, attempt, redis, key)
+
+
+async def _drive(spec, control, graph, config, attempt, redis, key) -> Outcome:
+    task = asyncio.create_task(_consume(spec, graph, config, attempt, redis, key))
+    control.attach(task)
+    done, _ = await asyncio.wait({task}, timeout=settings.BG_JOB_TIMEOUT_SECS)
+    if not done:
+        control.cancel("timeout")
+    try:
+        await task
+    except asyncio.CancelledError:
+        return await _cancelled(control.reason or "release", attempt, redis, key)
+    except Exception as exc:  # noqa: BLE001 - any graph failure ends the run as error (or is retried)
+        return await _failed(exc, attempt, redis, key)
+    return Outcome("success", result=attempt.result())
+
+
+async def _consume(spec: RunSpec, graph, config: dict, attempt: _Attempt, redis, key: str) -> None:
+    kwargs = spec.kwargs
+    modes = kwargs.get("stream_mode") or ["values"]
+    context = kwargs.get("context") or None
+    events = stream_graph(
+        _GraphWithContext(graph, context) if context else graph,
+        graph_input(kwargs),
+        config,
+        stream_modes=modes,
+        subgraphs=bool(kwargs.get("subgraphs")),
+        interrupt_before=kwargs.get("interrupt_before"),
+        interrupt_after=kwargs.get("interrupt_after"),
+        durability=kwargs.get("durability"),
+    )
+    async for event, chunk in events:
+        attempt.observe(event, chunk)
+        if requested(event, modes):
+            await stream_log.append(redis, key, event, serde.dumps(chunk))
+
+
+async def _cancelled(reason: str, attempt: _Attempt, redis, key: str) -> Outcome:
+    if reason == "timeout":
+        error = {"error": "TimeoutError", "message": f"Run timed out after {settings.BG_JOB_TIMEOUT_SECS:g} seconds."}
+        await _publish_error(redis, key, error)
+        return Outcome("timeout", result={"__error__": error}, error=error)
+    if reason in ("interrupt", "rollback", "lease_lost"):
+        return Outcome("interrupted" if reason == "interrupt" else reason, result=attempt.result())
+    return Outcome("release")
+
+
+async def _failed(exc: Exception, attempt: _Attempt, redis, key: str) -> Outcome:
+    if isinstance(exc, RETRIABLE_ERRORS):
+        logger.warning("run attempt failed on infrastructure, will retry: %r", exc)
+        return Outcome("release")
+    logger.info("run failed: %r", exc, exc_info=exc)
+    error = error_payload(exc)
+    await _publish_error(redis, key, error)
+    return Outcome("error", result={"__error__": error}, error=error)
+
+
+async def _publish_error(redis, key: str, error: dict) -> None:
+    # Published before the status is written, so raw SSE clients see it even if that write fails.
+    with contextlib.suppress(Exception):
+        await stream_log.append(redis, key, "error", error)
+
+
+async def _read_thread_state(graph, config: dict, outcome: Outcome) -> None:
+    """The thread's values and interrupts after the attempt, from its latest checkpoint."""
+    configurable = {
+        k: v for k, v in config["configurable"].items() if k not in ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
+    }
+    try:
+        state = await graph.aget_state({**config, "configurable": configurable})
+    except Exception:
+        logger.warning("could not read the thread state after the run", exc_info=True)
+        return
+    outcome.values = serde.to_jsonable(state.values)
+    outcome.has_next = bool(state.next)
+    outcome.interrupts = {task.id: serde.to_jsonable(list(task.interrupts)) for task in state.tasks if task.interrupts}
+    outcome.state_read = True

@@ -1,0 +1,201 @@
+"""Claim, lease and fence (design.md invariants 1-3): how a worker takes a run and every write it makes after.
+
+A claim is a short transaction that locks the thread row, checks no run of the thread is running and turns
+the thread's oldest available pending run into `running` with a fresh lease token. The partial unique index on
+running runs is the safety net. Every later write of the worker is conditioned on that token (and on the run
+still being `running`), so a worker whose lease was taken away writes nothing. Times are the database clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from agentplatform import serde
+from runs.checkpoints import checkpoints_delete_for_run
+from runs.models import Run
+from threads.models import Thread
+from threads.services import thread_refresh_from_state
+
+RUNS = Run._meta.db_table
+THREADS = Thread._meta.db_table
+
+
+@dataclass(frozen=True)
+class Lease:
+    run_id: uuid.UUID
+    thread_id: uuid.UUID
+    token: uuid.UUID
+
+
+def _lock_thread(thread_id: uuid.UUID) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {THREADS} WHERE thread_id = %s FOR UPDATE", [thread_id])
+        return cursor.fetchone() is not None
+
+
+_CLAIM_SQL = f"""
+UPDATE {RUNS} SET status = 'running', attempt = attempt + 1, lease_token = %(token)s, lease_owner = %(owner)s,
+       lease_expires_at = now() + make_interval(secs => %(ttl)s), started_at = coalesce(started_at, now()),
+       updated_at = now()
+ WHERE run_id = (
+        SELECT run_id FROM {RUNS}
+         WHERE thread_id = %(thread)s AND status = 'pending' AND available_at <= now()
+         ORDER BY created_at, run_id LIMIT 1)
+   AND status = 'pending'
+   AND NOT EXISTS (SELECT 1 FROM {RUNS} WHERE thread_id = %(thread)s AND status = 'running')
+RETURNING run_id
+"""
+
+
+def run_claim(*, run_id: uuid.UUID | str, owner: str) -> tuple[Run, Lease] | None:
+    """Claim the oldest available pending run of `run_id`'s thread (FIFO: maybe another run), or None."""
+    thread_id = Run.objects.filter(run_id=run_id).values_list("thread_id", flat=True).first()
+    if thread_id is None:
+        return None
+    token = uuid.uuid4()
+    params = {"token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT, "thread": thread_id}
+    try:
+        with transaction.atomic():
+            if not _lock_thread(thread_id):
+                return None
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM_SQL, params)
+                row = cursor.fetchone()
+            if row is None:
+                return None
+            run = Run.objects.get(run_id=row[0])
+    except IntegrityError:
+        return None  # another worker's claim on this thread won the race (unique index on running runs)
+    return run, Lease(run.run_id, thread_id, token)
+
+
+_RENEW_SQL = f"""
+UPDATE {RUNS} SET lease_expires_at = now() + make_interval(secs => %(ttl)s)
+ WHERE run_id = %(run)s AND lease_token = %(token)s AND status = 'running' AND lease_expires_at > now()
+RETURNING cancel_action
+"""
+
+
+def lease_renew(lease: Lease) -> tuple[bool, str | None]:
+    """Extend the lease; (False, None) once it is lost: an expired lease is never revived."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RENEW_SQL, {"ttl": settings.BG_JOB_HEARTBEAT, "run": lease.run_id, "token": lease.token})
+        row = cursor.fetchone()
+    return (False, None) if row is None else (True, row[0])
+
+
+def lease_cancel_action(lease: Lease) -> tuple[bool, str | None]:
+    """(still ours, requested cancel action), read without writing anything."""
+    row = Run.objects.filter(run_id=lease.run_id).values_list("lease_token", "status", "cancel_action").first()
+    if row is None or row[0] != lease.token or row[1] != Run.Status.RUNNING:
+        return False, None
+    return True, row[2]
+
+
+def _fenced(lease: Lease):
+    return Run.objects.filter(run_id=lease.run_id, lease_token=lease.token, status=Run.Status.RUNNING)
+
+
+def lease_release(lease: Lease) -> bool:
+    """Give the run back (shutdown, infrastructure failure): pending again, resumed later from its checkpoint."""
+    return bool(
+        _fenced(lease).update(
+            status=Run.Status.PENDING,
+            lease_token=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            enqueued_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    )
+
+
+@dataclass
+class Ending:
+    """The terminal write of a run: its status/output and what the thread becomes."""
+
+    status: str  # a terminal run status, or "rollback"
+    output: Any = None
+    error: dict | None = None
+    values: Any = None
+    interrupts: dict | None = None
+    has_next: bool = False
+    state_read: bool = False
+
+
+def lease_finish(lease: Lease, ending: Ending, *, temporary: bool) -> bool:
+    """Write the run's terminal status and its thread's state in one transaction; False if the lease is gone."""
+    with transaction.atomic():
+        _lock_thread(lease.thread_id)
+        if not _write_run_end(lease, ending):
+            return False
+        if temporary:
+            Thread.objects.filter(thread_id=lease.thread_id).delete()
+        else:
+            _write_thread_end(lease.thread_id, ending)
+    return True
+
+
+def _write_run_end(lease: Lease, ending: Ending) -> bool:
+    if ending.status == "rollback":
+        if not _fenced(lease).exists():
+            return False
+        checkpoints_delete_for_run(thread_id=lease.thread_id, run_id=lease.run_id)
+        Run.objects.filter(run_id=lease.run_id).delete()
+        return True
+    now = timezone.now()
+    updated = _fenced(lease).update(
+        status=ending.status,
+        output=serde.to_jsonable(ending.output),
+        error=ending.error,
+        ended_at=now,
+        updated_at=now,
+        lease_token=None,
+        lease_expires_at=None,
+    )
+    return bool(updated)
+
+
+def _write_thread_end(thread_id: uuid.UUID, ending: Ending) -> None:
+    """api-surface §2.4: error / interrupted (checkpoint has next) / idle, overridden by busy."""
+    busy = Run.objects.filter(thread_id=thread_id, status__in=Run.IN_FLIGHT).exists()
+    failed = ending.status in (Run.Status.ERROR, Run.Status.TIMEOUT)
+    base = "error" if failed else ("interrupted" if ending.has_next else "idle")
+    status = Thread.Status.BUSY if busy else base
+    if ending.state_read:
+        thread_refresh_from_state(
+            thread_id=thread_id,
+            values=ending.values,
+            interrupts=ending.interrupts or {},
+            status=status,
+            error=ending.error if failed else None,
+        )
+    else:
+        Thread.objects.filter(thread_id=thread_id).update(
+            status=status, error=ending.error if failed else None, updated_at=timezone.now()
+        )
+
+
+def run_fail_unclaimed(*, run: Run, lease: Lease, message: str) -> bool:
+    """End a claimed run as error without executing it (too many attempts)."""
+    error = {"error": "RuntimeError", "message": message}
+    return lease_finish(lease, Ending("error", output={"__error__": error}, error=error), temporary=run.temporary)
+
+
+def next_pending_run_id(*, thread_id: uuid.UUID) -> uuid.UUID | None:
+    """The run a worker should ring for after finishing one on this thread (FIFO)."""
+    run_id = (
+        Run.objects.filter(thread_id=thread_id, status=Run.Status.PENDING)
+        .order_by("created_at", "run_id")
+        .values_list("run_id", flat=True)
+        .first()
+    )
+    if run_id is not None:
+        Run.objects.filter(run_id=run_id).update(enqueued_at=timezone.now())
+    return run_id

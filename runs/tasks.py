@@ -1,0 +1,27 @@
+"""Celery tasks: thin wrappers that take ids and hand over to runs.worker / runs.sweeper."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.signals import worker_shutting_down
+
+from runs import worker_loop
+from runs.doorbell import EXECUTE_RUN_TASK
+from runs.sweeper import run_sweep
+from runs.worker import run_execute
+
+
+@shared_task(name=EXECUTE_RUN_TASK, ignore_result=True)
+def execute_run(run_id: str) -> None:
+    run_execute(run_id=run_id)
+
+
+@shared_task(name="runs.tasks.sweep_runs", ignore_result=True)
+def sweep_runs() -> dict[str, int]:
+    return run_sweep()
+
+
+@worker_shutting_down.connect
+def _release_runs_on_shutdown(**_: object) -> None:
+    # Running runs get BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS to finish, then go back to pending (runs.worker).
+    worker_loop.begin_shutdown()

@@ -1,0 +1,177 @@
+"""Runs API (api-surface §1.3). The streaming endpoints live in runs/stream_urls.py.
+
+JSON CRUD views are DRF views; the blocking ones (/wait, /join, cancel?wait=1) are async Django views that
+create or cancel through the same services, then stream newline keep-alives until the result is ready.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agentplatform.errors import ApplicationError, InvalidInput, json_error
+from agentplatform.ids import parse_uuid
+from runs import selectors, services, waiting
+from runs.models import Run
+from runs.serializers import run_json, run_select_validate
+
+
+def _run_path(run: Run, *, stateless: bool = False) -> str:
+    return f"/runs/{run.run_id}" if stateless else f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    try:
+        return int(request.query_params.get(name, default))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer") from None
+
+
+class ThreadRunsView(APIView):
+    def get(self, request: Request, thread_id: str) -> Response:
+        select = run_select_validate(request.query_params.getlist("select"))
+        runs = selectors.run_list(
+            thread_id=thread_id,
+            limit=_int_param(request, "limit", 10),
+            offset=_int_param(request, "offset", 0),
+            status=request.query_params.get("status") or None,
+        )
+        return Response([run_json(run, select) for run in runs])
+
+    def post(self, request: Request, thread_id: str) -> Response:
+        run = services.run_create(thread_id=thread_id, payload=request.data)
+        return Response(run_json(run), headers={"Content-Location": _run_path(run)})
+
+
+class StatelessRunsView(APIView):
+    def post(self, request: Request) -> Response:
+        run = services.run_create(thread_id=None, payload=request.data, stateless=True)
+        return Response(run_json(run), headers={"Content-Location": _run_path(run, stateless=True)})
+
+
+class RunBatchView(APIView):
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, list) or not request.data:
+            raise InvalidInput("Request body must be a non-empty array of runs")
+        runs = services.run_create_batch(payloads=request.data)
+        return Response([run_json(run) for run in runs])
+
+
+class RunDetailView(APIView):
+    def get(self, request: Request, thread_id: str, run_id: str) -> Response:
+        return Response(run_json(selectors.run_get(thread_id=thread_id, run_id=run_id)))
+
+    def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
+        services.run_delete(thread_id=thread_id, run_id=run_id)
+        return Response(status=204)
+
+
+class RunCancelManyView(APIView):
+    def post(self, request: Request) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        status = body.get("status")
+        if status is not None and (body.get("thread_id") or body.get("run_ids")):
+            raise InvalidInput(
+                "When providing a 'status', 'thread_id' and 'run_ids' must be omitted. The 'status' parameter "
+                "cancels all runs with the given status, regardless of thread or run ID."
+            )
+        services.run_cancel(
+            thread_id=body.get("thread_id"),
+            run_ids=body.get("run_ids"),
+            status=status.lower() if isinstance(status, str) else status,
+            action=request.query_params.get("action", "interrupt"),
+        )
+        return Response(status=204)
+
+
+def _async_api(view):
+    """Async views bypass DRF: turn our errors into `{"detail": ...}` here, and skip CSRF like DRF does."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return await view(request, *args, **kwargs)
+        except ApplicationError as exc:
+            return json_error(exc.status_code, exc.detail)
+
+    return wrapper
+
+
+def _json_body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("Invalid JSON in request body") from None
+
+
+def _result_response(run_id, headers: dict, on_abandon=None) -> StreamingHttpResponse:
+    body = waiting.result_body(run_id, on_abandon=on_abandon)
+    response = StreamingHttpResponse(body, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpResponse:
+    if request.method != "POST":
+        return json_error(405, f'Method "{request.method}" not allowed.')
+    payload = _json_body(request)
+    run = await sync_to_async(services.run_create)(thread_id=thread_id, payload=payload)
+    path = _run_path(run)
+    on_abandon = None
+    if isinstance(payload, dict) and payload.get("on_disconnect") == "cancel":
+
+        async def on_abandon() -> None:
+            await sync_to_async(services.run_cancel_quietly)(thread_id=run.thread_id, run_id=run.run_id)
+
+    headers = {"Location": f"{path}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
+    return _result_response(run.run_id, headers, on_abandon)
+
+
+@_async_api
+async def thread_run_wait(request: HttpRequest, thread_id: str) -> HttpResponse:
+    return await _create_and_wait(request, thread_id)
+
+
+@_async_api
+async def stateless_run_wait(request: HttpRequest) -> HttpResponse:
+    return await _create_and_wait(request, None)
+
+
+@_async_api
+async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+    if request.method != "GET":
+        return json_error(405, f'Method "{request.method}" not allowed.')
+    thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+    exists = await sync_to_async(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists)()
+    if not exists:
+        # The official server answers an unknown run with a 200 error body, which the SDK raises.
+        return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
+    on_abandon = None
+    if request.GET.get("cancel_on_disconnect", "").lower() in ("1", "true", "yes"):
+
+        async def on_abandon() -> None:
+            await sync_to_async(services.run_cancel_quietly)(thread_id=thread_pk, run_id=run_pk)
+
+    return _result_response(run_pk, {}, on_abandon)
+
+
+@_async_api
+async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+    if request.method != "POST":
+        return json_error(405, f'Method "{request.method}" not allowed.')
+    thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+    action = request.GET.get("action", "interrupt")
+    await sync_to_async(services.run_cancel)(thread_id=thread_pk, run_ids=[run_pk], action=action)
+    if request.GET.get("wait", "false").lower() not in ("1", "true", "yes"):
+        return HttpResponse(status=202)
+    return _result_response(run_pk, {})

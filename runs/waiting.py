@@ -1,0 +1,90 @@
+"""Waiting for a run's result (/wait, /join, cancel?wait=1): the done event of its stream log, else its row.
+
+The worker writes the terminal status to Postgres, then appends the done event `{"status", "result"}` to the
+run's stream log. A waiter reads the log with XREAD BLOCK; when the log is silent it checks the run row, so a
+lost log (Redis restart, expiry) only costs a little latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+
+from agentplatform import serde, stream_log
+from agentplatform.redis_clients import async_redis
+from runs.models import Run
+
+KEEPALIVE_SECS = 5.0
+_BLOCK_MS = 1000
+RUN_NOT_FOUND_RESULT = {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
+
+
+def _row_result(run_id: UUID) -> tuple[bool, Any]:
+    """(finished, result) from the run row; a vanished run (rollback, temporary thread) counts as finished."""
+    row = Run.objects.filter(run_id=run_id).values_list("status", "output").first()
+    if row is None:
+        return True, None
+    status, output = row
+    if status in Run.IN_FLIGHT:
+        return False, None
+    return True, output if output is not None else {}
+
+
+async def run_wait_result(run_id: UUID) -> Any:
+    """The run's /wait body once it has ended."""
+    redis = async_redis()
+    key = stream_log.run_stream_key(run_id)
+    cursor = "0-0"
+    while True:
+        try:
+            entries = await stream_log.read_after(redis, key, cursor, block_ms=_BLOCK_MS)
+        except Exception:  # noqa: BLE001 - Redis unavailable: the database still knows the ending
+            entries = []
+            await asyncio.sleep(_BLOCK_MS / 1000)
+        for entry_id, event, data in entries:
+            cursor = entry_id
+            if event == stream_log.DONE_EVENT:
+                return json.loads(data).get("result")
+        if entries:
+            continue
+        finished, result = await sync_to_async(_row_result)(run_id)
+        if finished:
+            return await _result_after_row(redis, key, cursor, result)
+
+
+async def _result_after_row(redis, key: str, cursor: str, result: Any) -> Any:
+    if result is not None:
+        return result
+    # The row is gone: its done event is being appended right now, or it was rolled back.
+    try:
+        for _, event, data in await stream_log.read_after(redis, key, cursor, block_ms=2000):
+            if event == stream_log.DONE_EVENT:
+                return json.loads(data).get("result")
+    except Exception:  # noqa: BLE001
+        pass
+    return {}
+
+
+async def result_body(run_id: UUID, *, on_abandon=None) -> AsyncIterator[bytes]:
+    """The response body: a newline every KEEPALIVE_SECS (leading whitespace is valid JSON), then the result.
+
+    `on_abandon` (an async callable) runs if the client goes away first (on_disconnect=cancel).
+    """
+    waiter = asyncio.ensure_future(run_wait_result(run_id))
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=KEEPALIVE_SECS)
+            if done:
+                yield serde.dumps(waiter.result())
+                return
+            yield b"\n"
+    finally:
+        if not waiter.done():
+            waiter.cancel()
+            if on_abandon is not None:
+                await asyncio.shield(on_abandon())

@@ -1,0 +1,170 @@
+"""run_create / run_cancel / run_delete against real Postgres (doorbells captured, not sent)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from agentplatform.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agentplatform.graphs import system_assistant_id
+from runs import services
+from runs.models import Run
+from threads.models import Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def no_doorbell(monkeypatch):
+    rung: list = []
+    monkeypatch.setattr("runs.doorbell.ring", lambda run_id, countdown=None: rung.append((str(run_id), countdown)))
+    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    return rung
+
+
+@pytest.fixture
+def thread():
+    return Thread.objects.create(metadata={"owner": "a"})
+
+
+def create(thread, **payload):
+    return services.run_create(thread_id=thread.thread_id, payload={"assistant_id": "echo", **payload})
+
+
+def test_create_returns_pending_run_with_official_kwargs(thread, no_doorbell):
+    run = create(thread, input={"value": "x"}, metadata={"m": 1, "run_id": "spoof"}, config={"tags": ["t"]})
+    assert run.status == "pending"
+    configurable = run.kwargs["config"]["configurable"]
+    assert configurable["run_id"] == str(run.run_id)
+    assert configurable["thread_id"] == str(thread.thread_id)
+    assert configurable["graph_id"] == "echo"
+    assert configurable["assistant_id"] == str(system_assistant_id("echo"))
+    assert run.kwargs["stream_mode"] == ["values"]
+    assert run.kwargs["input"] == {"value": "x"}
+    assert run.kwargs["config"]["tags"] == ["t"]
+    # api-surface §2.2: assistant metadata, thread metadata and request metadata merged; assistant_id forced.
+    assert run.metadata == {
+        "created_by": "system",
+        "owner": "a",
+        "m": 1,
+        "assistant_id": str(system_assistant_id("echo")),
+    }
+    assert run.multitask_strategy == "enqueue"
+    assert no_doorbell == [(str(run.run_id), None)]
+
+
+def test_create_marks_thread_busy_and_records_graph(thread):
+    create(thread)
+    thread.refresh_from_db()
+    assert thread.status == "busy"
+    assert thread.metadata["graph_id"] == "echo"
+    assert thread.metadata["assistant_id"] == str(system_assistant_id("echo"))
+
+
+def test_reject_returns_409_when_thread_busy(thread):
+    create(thread)
+    with pytest.raises(Conflict, match="Thread is already running a task"):
+        create(thread, multitask_strategy="reject")
+    assert Run.objects.filter(thread=thread).count() == 1
+
+
+def test_enqueue_keeps_both_runs_pending(thread):
+    first, second = create(thread), create(thread, multitask_strategy="enqueue")
+    statuses = dict(Run.objects.values_list("run_id", "status"))
+    assert statuses == {first.run_id: "pending", second.run_id: "pending"}
+
+
+def test_interrupt_cancels_pending_run_at_once(thread):
+    first = create(thread)
+    create(thread, multitask_strategy="interrupt")
+    assert Run.objects.get(run_id=first.run_id).status == "interrupted"
+
+
+def test_interrupt_asks_the_worker_to_stop_a_running_run(thread):
+    first = create(thread)
+    Run.objects.filter(run_id=first.run_id).update(status="running")
+    create(thread, multitask_strategy="interrupt")
+    assert Run.objects.get(run_id=first.run_id).cancel_action == "interrupt"
+
+
+def test_rollback_deletes_pending_run(thread):
+    first = create(thread)
+    create(thread, multitask_strategy="rollback")
+    assert not Run.objects.filter(run_id=first.run_id).exists()
+
+
+def test_missing_thread_is_404_unless_if_not_exists_create():
+    thread_id = uuid.uuid4()
+    with pytest.raises(NotFound, match="Thread or assistant not found"):
+        services.run_create(thread_id=thread_id, payload={"assistant_id": "echo"})
+    run = services.run_create(thread_id=thread_id, payload={"assistant_id": "echo", "if_not_exists": "create"})
+    thread = Thread.objects.get(thread_id=thread_id)
+    assert run.thread_id == thread_id
+    assert thread.status == "busy"
+    assert thread.metadata["graph_id"] == "echo"
+
+
+def test_unknown_assistant_uuid_is_404_and_unknown_name_422(thread):
+    with pytest.raises(NotFound, match="Thread or assistant not found"):
+        services.run_create(thread_id=thread.thread_id, payload={"assistant_id": str(uuid.uuid4())})
+    with pytest.raises(InvalidInput, match="registered graphs"):
+        services.run_create(thread_id=thread.thread_id, payload={"assistant_id": "nope"})
+
+
+def test_unknown_stream_mode_is_422(thread):
+    with pytest.raises(InvalidInput, match="stream_mode"):
+        create(thread, stream_mode=["values", "bogus"])
+
+
+def test_config_and_context_together_is_400(thread):
+    with pytest.raises(BadRequest, match="Cannot specify both configurable and context"):
+        create(thread, config={"configurable": {"a": 1}}, context={"b": 2})
+
+
+def test_resume_without_thread_is_400():
+    with pytest.raises(BadRequest, match="You must provide a thread_id when resuming"):
+        services.run_create(thread_id=None, payload={"assistant_id": "echo", "command": {"resume": "x"}})
+
+
+def test_stateless_run_gets_temporary_thread_unless_kept():
+    temporary = services.run_create(thread_id=None, payload={"assistant_id": "echo"})
+    kept = services.run_create(thread_id=None, payload={"assistant_id": "echo", "on_completion": "keep"})
+    assert temporary.temporary and temporary.kwargs["temporary"] is True
+    assert not kept.temporary
+    assert Thread.objects.filter(thread_id__in=[temporary.thread_id, kept.thread_id]).count() == 2
+
+
+def test_after_seconds_delays_availability_and_doorbell(thread, no_doorbell):
+    run = create(thread, after_seconds=30)
+    assert (run.available_at - run.updated_at).total_seconds() >= 29
+    assert no_doorbell[-1] == (str(run.run_id), 30)
+
+
+def test_cancel_pending_run_interrupts_it_and_frees_thread(thread):
+    run = create(thread)
+    services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id])
+    thread.refresh_from_db()
+    assert Run.objects.get(run_id=run.run_id).status == "interrupted"
+    assert thread.status == "idle"
+
+
+def test_cancel_finished_run_is_404(thread):
+    run = create(thread)
+    Run.objects.filter(run_id=run.run_id).update(status="success")
+    with pytest.raises(NotFound, match="No matching runs to cancel"):
+        services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id])
+
+
+def test_bulk_cancel_by_status(thread):
+    runs = [create(thread) for _ in range(3)]
+    cancelled = services.run_cancel(status="pending", action="rollback")
+    assert set(cancelled) == {r.run_id for r in runs}
+    assert not Run.objects.filter(thread=thread).exists()
+
+
+def test_delete_finished_run_removes_it(thread):
+    run = create(thread)
+    Run.objects.filter(run_id=run.run_id).update(status="success")
+    services.run_delete(thread_id=thread.thread_id, run_id=run.run_id)
+    assert not Run.objects.filter(run_id=run.run_id).exists()
