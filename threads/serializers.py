@@ -84,24 +84,24 @@ def thread_search_result(thread: Thread, *, select: list[str] | None, extract: d
     return data
 
 
+_TTL_SHAPE = 'must be a number of minutes or {"ttl": <minutes>, "strategy": "delete"|"keep_latest"}'
+
+
 class TTLField(serializers.Field):
     """`{"ttl": minutes, "strategy": "delete"|"keep_latest"}`; a bare number of minutes is accepted too."""
 
     def to_internal_value(self, data: Any) -> dict:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, (int, float)):
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
             data = {"ttl": data}
-        if not isinstance(data, dict) or not isinstance(data.get("ttl"), (int, float)) or isinstance(data["ttl"], bool):
-            raise serializers.ValidationError('must be a number of minutes or {"ttl": <minutes>, "strategy": ...}')
-        if data["ttl"] < 0:
+        minutes = data.get("ttl") if isinstance(data, dict) else None
+        if not isinstance(minutes, (int, float)) or isinstance(minutes, bool):
+            raise serializers.ValidationError(_TTL_SHAPE)
+        if minutes < 0:
             raise serializers.ValidationError("ttl must be a non-negative number of minutes")
         strategy = data.get("strategy") or "delete"
         if strategy not in TTL_STRATEGIES:
             raise serializers.ValidationError(f"strategy must be one of {list(TTL_STRATEGIES)}")
-        return {"ttl": data["ttl"], "strategy": strategy}
-
-    default_error_messages = {"invalid": 'must be a number of minutes or {"ttl": <minutes>, "strategy": ...}'}
+        return {"ttl": minutes, "strategy": strategy}
 
 
 def _dict_field() -> JSONObjectField:
