@@ -12,7 +12,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Lower
 
 from agentplatform.errors import InvalidInput, NotFound
-from agentplatform.graphs import get_registry
+from agentplatform.graphs import get_registry, system_assistant_id
 from agentplatform.ids import parse_uuid
 from assistants.models import Assistant, AssistantVersion
 
@@ -41,14 +41,14 @@ def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
         return assistant_get(assistant_id=assistant_id)
     registry = get_registry()
     if registry.has(assistant_id):
-        found = Assistant.objects.filter(assistant_id=_system_id(assistant_id)).first()
+        found = Assistant.objects.filter(assistant_id=system_assistant_id(assistant_id)).first()
         if found is not None:
             return found
         # Imported here: the services module imports this one, and resolving must work before start-up made it.
         from assistants.services import assistants_ensure_system
 
         assistants_ensure_system(graph_ids=[assistant_id])
-        return assistant_get(assistant_id=_system_id(assistant_id))
+        return assistant_get(assistant_id=system_assistant_id(assistant_id))
     try:
         pk = uuid.UUID(str(assistant_id))
     except ValueError:
@@ -58,12 +58,6 @@ def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
             f"- One of the registered graphs: {', '.join(registry.graph_ids())}"
         ) from None
     return assistant_get(assistant_id=pk)
-
-
-def _system_id(graph_id: str) -> uuid.UUID:
-    from agentplatform.graphs import system_assistant_id
-
-    return system_assistant_id(graph_id)
 
 
 def graph_assert_exists(*, graph_id: str) -> None:
