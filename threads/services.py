@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import uuid
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from langgraph.types import StateSnapshot, StateUpdate
 
+from agentplatform import serde, stream_log
 from agentplatform.errors import ApplicationError, BadRequest, Conflict, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid, uuid7
 from agentplatform.persistence import sync_checkpointer
+from agentplatform.redis_clients import sync_redis
 from agentplatform.reserved import without_reserved_metadata
 from agentplatform.serde import to_jsonable
 from threads.models import Thread
 from threads.selectors import graph_errors, thread_get, thread_graph, thread_graph_config
-from threads.state import command_from_json, interrupts_by_task, status_from_snapshot
+from threads.state import command_from_json, interrupts_by_task, snapshot_to_dict, status_from_snapshot
+
+logger = logging.getLogger(__name__)
 
 TTL_STRATEGIES = ("delete", "keep_latest")
 PRUNE_STRATEGIES = ("delete", "keep_latest")
@@ -97,21 +104,21 @@ def _apply_supersteps(thread: Thread, supersteps: list[dict]) -> None:
 def thread_bulk_update_state(*, thread: Thread, supersteps: list[dict]) -> dict[str, Any]:
     """Apply `[{"updates": [{"values"|"command", "as_node"}]}]` as successive supersteps (graph.bulk_update_state)."""
     config = thread_graph_config(thread, {"checkpoint_ns": ""})
-    updates = [
-        [
-            StateUpdate(command_from_json(u["command"]) if u.get("command") else u.get("values"), u.get("as_node"))
-            for u in step.get("updates", [])
-        ]
-        for step in supersteps
-    ]
     with thread_graph(thread, config) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():
-            next_config = graph.bulk_update_state(config, updates)
+            next_config = graph.bulk_update_state(config, [_superstep(step) for step in supersteps])
             snapshot = graph.get_state(config)
     _refresh_after_update(thread, snapshot)
     return {"checkpoint": next_config["configurable"]}
+
+
+def _superstep(step: dict) -> list[StateUpdate]:
+    return [
+        StateUpdate(command_from_json(u["command"]) if u.get("command") else u.get("values"), u.get("as_node"))
+        for u in step.get("updates", [])
+    ]
 
 
 def thread_update(*, thread_id: str | uuid.UUID, metadata: dict | None = None, ttl: dict | None = None) -> Thread:
@@ -230,6 +237,20 @@ def _refresh_after_update(thread: Thread, snapshot: StateSnapshot) -> None:
         status=status_from_snapshot(snapshot),
         keep_busy=True,
     )
+    _publish_state_update(thread.thread_id, snapshot)
+
+
+def _publish_state_update(thread_id: uuid.UUID, snapshot: StateSnapshot) -> None:
+    """The official `state_update` thread event, for `GET /threads/{id}/stream?stream_modes=state_update`."""
+    data = serde.dumps({"state": snapshot_to_dict(snapshot), "thread_id": str(thread_id)})
+    key = stream_log.thread_stream_key(thread_id)
+    try:
+        client = sync_redis()
+        client.xadd(key, {"event": "state_update", "data": data}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
+        client.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+    except redis.RedisError:
+        # Redis may lose events (design.md); the state itself is safe in Postgres.
+        logger.warning("could not publish state_update for thread %s", thread_id, exc_info=True)
 
 
 def thread_refresh_from_state(

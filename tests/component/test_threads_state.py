@@ -7,8 +7,10 @@ import uuid
 import pytest
 from django.test import Client
 
+from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import sync_checkpointer
+from agentplatform.redis_clients import sync_redis
 from threads.models import Thread
 from threads.services import thread_refresh_from_snapshot
 
@@ -373,3 +375,25 @@ def test_subgraph_state_reports_pending_subgraph_task(api):
     assert flat["next"] == ["child"]
     assert flat["tasks"][0]["name"] == "child"
     assert nested["tasks"][0]["name"] == "child"
+
+
+def test_update_state_publishes_state_update_thread_event(api):
+    thread_id = new_thread(api)
+
+    checkpoint_id = update(api, thread_id, {"value": "streamed"}).json()["checkpoint_id"]
+
+    entries = sync_redis().xrange(stream_log.thread_stream_key(thread_id))
+    assert [e[1][b"event"] for e in entries] == [b"state_update"]
+    data = serde.orjson.loads(entries[0][1][b"data"])
+    assert data["thread_id"] == thread_id
+    assert data["state"]["checkpoint_id"] == checkpoint_id
+    assert data["state"]["values"]["value"] == "streamed"
+
+
+def test_supersteps_with_malformed_command_answer_201_with_detail_not_500(api):
+    supersteps = [{"updates": [{"command": {"goto": [{"input": {}}]}, "as_node": "echo"}]}]
+
+    response = post(api, "/threads", {"metadata": {"graph_id": "echo"}, "supersteps": supersteps})
+
+    assert response.status_code == 201
+    assert "problems updating the state" in response.json()["detail"]
