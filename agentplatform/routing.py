@@ -1,3 +1,7 @@
-"""Websocket routes (filled in by the streaming layer)."""
+"""Websocket routes: one endpoint, subscriptions inside (protocol in docs/streaming.md)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from runs.consumers import StreamConsumer
+
+websocket_urlpatterns: list = [path("ws", StreamConsumer.as_asgi())]

@@ -34,6 +34,12 @@ CHECK_INTERVAL_SECONDS = 1.0
 DONE_GRACE_SECONDS = 2.0
 _STREAM_ID = re.compile(r"^\d+(-(\d+|\*))?$")
 THREAD_STREAM_MODES = ("run_modes", "lifecycle", "state_update")
+# XREAD BLOCK must stay under the Redis client's socket timeout (redis-py's default is 5 s).
+MAX_BLOCK_MS = 4000
+
+
+def _block(block_ms: int) -> int:
+    return min(max(1, block_ms), MAX_BLOCK_MS)
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class RunLogReader:
         if self.done:
             return None
         redis = async_redis()
-        rows = await stream_log.read_after(redis, self.key, self.cursor, max(1, block_ms))
+        rows = await stream_log.read_after(redis, self.key, self.cursor, _block(block_ms))
         if rows:
             return self._take(rows)
         return await self._check_run(redis)
@@ -249,7 +255,7 @@ class ThreadLogReader:
 
     async def read(self, block_ms: int) -> list[LogEvent]:
         redis = async_redis()
-        rows = await redis.xread(dict(self.cursors), count=500, block=max(1, block_ms))
+        rows = await redis.xread(dict(self.cursors), count=500, block=_block(block_ms))
         if not rows:
             if time.monotonic() - self._checked_at >= CHECK_INTERVAL_SECONDS:
                 await self._refresh(redis)

@@ -1,1 +1,14 @@
-urlpatterns: list = []
+"""Streaming routes; included before runs.urls so these paths win."""
+
+from django.urls import path
+
+from runs import stream_views
+
+urlpatterns = [
+    path("threads/<str:thread_id>/runs/stream", stream_views.create_run_stream),
+    path("runs/stream", stream_views.create_run_stream),
+    path("threads/<str:thread_id>/runs/<str:run_id>/stream", stream_views.join_run_stream),
+    # Not an official route, but the Location of a stateless stream points here: let reconnects work.
+    path("runs/<str:run_id>/stream", stream_views.join_run_stream),
+    path("threads/<str:thread_id>/stream", stream_views.join_thread_stream),
+]

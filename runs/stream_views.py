@@ -1,0 +1,175 @@
+"""SSE endpoints: create-and-stream a run, join a run's stream, join a thread's stream.
+
+Async Django views returning StreamingHttpResponse over an async generator (served by Daphne). When the client
+goes away Django cancels the generator (CancelledError), which is where `on_disconnect=cancel` takes effect.
+Creation errors are ordinary JSON 4xx responses; once the stream has started, errors travel as `event: error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from redis.exceptions import RedisError
+
+from agentplatform import errors
+from agentplatform.ids import parse_uuid
+from runs import sse, stream_reader
+from runs.models import Run
+from runs.services import run_cancel, run_create
+
+logger = logging.getLogger(__name__)
+Reader = stream_reader.RunLogReader | stream_reader.ThreadLogReader
+
+
+def _error_response(exc: Exception) -> JsonResponse:
+    """The same `{"detail": ...}` body the DRF exception handler gives every other endpoint."""
+    response = errors.exception_handler(exc, {})
+    if response is None:
+        raise exc
+    return JsonResponse(response.data, status=response.status_code)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise errors.InvalidInput("Invalid JSON in request body") from None
+    if not isinstance(body, dict):
+        raise errors.InvalidInput("Request body must be a JSON object")
+    return body
+
+
+async def sse_body(
+    reader: Reader, *, with_ids: bool, on_disconnect: Callable[[], Awaitable[None]] | None = None
+) -> AsyncIterator[bytes]:
+    """Frames from `reader`, a heartbeat comment every HEARTBEAT_SECONDS, until the reader is exhausted."""
+    next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
+    try:
+        yield b""  # Daphne sends the response headers with the first body chunk: send them now
+        while True:
+            wait_ms = int(max(0.0, next_heartbeat - time.monotonic()) * 1000)
+            events = await reader.read(wait_ms)
+            if events is None:
+                return
+            if events:
+                yield b"".join(sse.frame(e.event, e.data, e.id if with_ids else None) for e in events)
+            if time.monotonic() >= next_heartbeat:
+                next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
+                yield sse.HEARTBEAT
+    except asyncio.CancelledError:
+        if on_disconnect is not None:
+            await asyncio.shield(on_disconnect())  # finish cancelling the run even if cancelled again
+        raise
+    except RedisError as exc:
+        logger.warning("stream log unavailable: %r", exc)
+        yield sse.error_frame("ServiceUnavailable", "The stream log is unavailable; reconnect to resume.")
+
+
+def _sse_response(body: AsyncIterator[bytes], headers: dict | None = None) -> StreamingHttpResponse:
+    return StreamingHttpResponse(body, content_type=sse.CONTENT_TYPE, headers={**sse.HEADERS, **(headers or {})})
+
+
+def _canceller(run: Run) -> Callable[[], Awaitable[None]]:
+    async def cancel() -> None:
+        try:
+            await sync_to_async(run_cancel, thread_sensitive=False)(
+                thread_id=run.thread_id, run_ids=[run.run_id], action="interrupt"
+            )
+        except errors.NotFound:
+            pass  # already finished
+        except Exception:
+            logger.exception("could not cancel run %s after its client disconnected", run.run_id)
+
+    return cancel
+
+
+@csrf_exempt
+@require_POST
+async def create_run_stream(request: HttpRequest, thread_id: str | None = None) -> HttpResponse:
+    """POST /threads/{thread_id}/runs/stream and POST /runs/stream (stateless)."""
+    try:
+        tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
+        payload = _json_body(request)
+        run = await sync_to_async(run_create, thread_sensitive=False)(
+            thread_id=tid, payload=payload, stateless=tid is None
+        )
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+    except Exception as exc:  # noqa: BLE001 - application errors become their JSON 4xx
+        return _error_response(exc)
+    base = f"/threads/{tid}/runs/{run.run_id}" if tid is not None else f"/runs/{run.run_id}"
+    on_disconnect = _canceller(run) if payload.get("on_disconnect") == "cancel" else None
+    body = sse_body(reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=on_disconnect)
+    return _sse_response(body, {"Location": f"{base}/stream", "Content-Location": base})
+
+
+def _query_stream_modes(request: HttpRequest) -> list[str]:
+    """`stream_mode` may be repeated, or a JSON array in one value (what the SDK sends for a list)."""
+    modes: list[str] = []
+    for value in request.GET.getlist("stream_mode"):
+        if not value:
+            continue  # the SDK sends `stream_mode=` for "all modes"
+        if value.startswith("["):
+            try:
+                modes += [str(mode) for mode in json.loads(value)]
+                continue
+            except ValueError:
+                pass
+        modes.append(value)
+    return modes
+
+
+async def _not_found_stream() -> AsyncIterator[bytes]:
+    # The official server answers a join of an unknown run with 200 and this error event.
+    yield sse.error_frame("HTTPException", "404: Run not found")
+
+
+@csrf_exempt
+@require_GET
+async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | None = None) -> HttpResponse:
+    """GET /threads/{thread_id}/runs/{run_id}/stream: replay after Last-Event-ID (if any), then the live tail."""
+    try:
+        tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
+        rid = parse_uuid(run_id, "run")
+        last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
+        run = await stream_reader.run_row(rid, tid)
+        reader = None
+        if run is not None:
+            reader = await stream_reader.RunLogReader.open(
+                run, last_event_id=last_event_id, stream_modes=_query_stream_modes(request)
+            )
+    except Exception as exc:  # noqa: BLE001
+        return _error_response(exc)
+    base = f"/threads/{tid}/runs/{rid}" if tid is not None else f"/runs/{rid}"
+    headers = {"Location": f"{base}/stream", "Content-Location": base}
+    if reader is None:
+        return _sse_response(_not_found_stream(), headers)
+    cancel = request.GET.get("cancel_on_disconnect", "false").lower() in ("true", "yes", "1")
+    body = sse_body(
+        reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=_canceller(run) if cancel else None
+    )
+    return _sse_response(body, headers)
+
+
+@csrf_exempt
+@require_GET
+async def join_thread_stream(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """GET /threads/{thread_id}/stream: every current and future run of the thread; events always carry ids."""
+    try:
+        tid: uuid.UUID = parse_uuid(thread_id, "thread")
+        last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
+        modes = stream_reader.parse_thread_stream_modes(
+            request.GET.getlist("stream_modes") + request.GET.getlist("stream_mode")
+        )
+        reader = await stream_reader.ThreadLogReader.open(tid, last_event_id=last_event_id, stream_modes=modes)
+    except Exception as exc:  # noqa: BLE001
+        return _error_response(exc)
+    return _sse_response(sse_body(reader, with_ids=True))

@@ -1,0 +1,259 @@
+"""Stream-log readers against real Redis and Postgres, with logs written by the test (as the worker would)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import orjson
+import pytest
+
+from agentplatform import serde, stream_log
+from agentplatform.redis_clients import async_redis
+from runs import stream_reader
+from runs.models import Run
+from runs.stream_views import sse_body
+from threads.models import Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_checks(monkeypatch):
+    monkeypatch.setattr(stream_reader, "CHECK_INTERVAL_SECONDS", 0.05)
+    monkeypatch.setattr(stream_reader, "DONE_GRACE_SECONDS", 0.1)
+
+
+def make_run(status: str = Run.Status.RUNNING, **fields) -> Run:
+    thread = fields.pop("thread", None) or Thread.objects.create()
+    return Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=status, **fields)
+
+
+async def write(run: Run, events: list[tuple[str, object]], done: bool = False) -> list[str]:
+    redis = async_redis()
+    key = stream_log.run_stream_key(run.run_id)
+    ids = [await stream_log.append(redis, key, name, serde.dumps(data)) for name, data in events]
+    if done:
+        await stream_log.finish(redis, key, "success", {}, 60)
+    return ids
+
+
+async def drain(reader, block_ms: int = 50, rounds: int = 100) -> list[tuple[str, dict]]:
+    out = []
+    for _ in range(rounds):
+        events = await reader.read(block_ms)
+        if events is None:
+            return out
+        out += [(e.event, orjson.loads(e.data)) for e in events]
+    raise AssertionError(f"reader did not finish; got {out}")
+
+
+def test_replay_from_start_forwards_every_event_and_stops_at_done_without_forwarding_it():
+    run = make_run()
+
+    async def scenario():
+        await write(run, [("metadata", {"run_id": str(run.run_id), "attempt": 1}), ("values", {"a": 1})], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == [("metadata", {"run_id": str(run.run_id), "attempt": 1}), ("values", {"a": 1})]
+
+
+def test_replay_after_an_id_skips_everything_up_to_it():
+    run = make_run()
+
+    async def scenario():
+        ids = await write(run, [("values", {"n": 1}), ("values", {"n": 2}), ("values", {"n": 3})], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=ids[0])
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == [("values", {"n": 2}), ("values", {"n": 3})]
+
+
+def test_join_without_last_event_id_of_a_finished_run_is_empty():
+    run = make_run(Run.Status.SUCCESS)
+
+    async def scenario():
+        await write(run, [("values", {"n": 1})], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=None)
+        return await reader.read(50)
+
+    assert asyncio.run(scenario()) is None
+
+
+def test_live_join_sees_only_events_appended_after_it():
+    run = make_run()
+
+    async def scenario():
+        await write(run, [("values", {"n": 1})])
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=None)
+        await write(run, [("values", {"n": 2})], done=True)
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == [("values", {"n": 2})]
+
+
+def test_stream_mode_filter_keeps_requested_modes_and_metadata():
+    run = make_run()
+
+    async def scenario():
+        events = [("metadata", {"attempt": 1}), ("values", {}), ("updates", {"n": {}}), ("updates|child:1", {})]
+        await write(run, events, done=True)
+        reader = await stream_reader.RunLogReader.open(
+            run, last_event_id=stream_reader.parse_last_event_id("-"), stream_modes=["updates"]
+        )
+        return [name for name, _ in await drain(reader)]
+
+    assert asyncio.run(scenario()) == ["metadata", "updates", "updates|child:1"]
+
+
+def test_missing_log_of_a_finished_run_falls_back_to_postgres_output_on_replay():
+    run = make_run(Run.Status.SUCCESS, output={"a": 1})
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        return await drain(reader)
+
+    # The reader sees the run over at once and there is no log: nothing would ever arrive.
+    assert asyncio.run(scenario()) == []
+
+
+def test_reader_stops_when_postgres_says_the_run_ended_and_the_log_is_gone():
+    run = make_run(Run.Status.PENDING)
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        await asyncio.to_thread(
+            Run.objects.filter(pk=run.pk).update, status=Run.Status.ERROR, error={"error": "ValueError", "message": "x"}
+        )
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == [("error", {"error": "ValueError", "message": "x"})]
+
+
+def test_reader_stops_when_the_run_is_deleted():
+    run = make_run(Run.Status.PENDING)
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        await asyncio.to_thread(Run.objects.filter(pk=run.pk).delete)
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_parse_last_event_id_accepts_redis_ids_and_dash_for_everything():
+    assert stream_reader.parse_last_event_id(None) is None
+    assert stream_reader.parse_last_event_id("-") == "0-0"
+    assert stream_reader.parse_last_event_id("-1") == "0-0"
+    assert stream_reader.parse_last_event_id("1724342400000-3") == "1724342400000-3"
+    from agentplatform.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        stream_reader.parse_last_event_id("not-an-id")
+
+
+def test_thread_reader_follows_a_run_created_after_joining_and_reports_run_done():
+    thread = Thread.objects.create()
+
+    async def scenario():
+        reader = await stream_reader.ThreadLogReader.open(
+            thread.thread_id, last_event_id=None, stream_modes=["run_modes"]
+        )
+        run = await asyncio.to_thread(make_run, thread=thread)
+        await write(run, [("metadata", {"run_id": str(run.run_id), "attempt": 1}), ("values", {"a": 1})], done=True)
+        out = []
+        for _ in range(100):
+            out += [(e.event, orjson.loads(e.data), e.id) for e in await reader.read(50)]
+            if any(event == "metadata" and body.get("status") == "run_done" for event, body, _ in out):
+                return run, out
+        raise AssertionError(out)
+
+    run, out = asyncio.run(scenario())
+    assert [(event, body) for event, body, _ in out] == [
+        ("metadata", {"run_id": str(run.run_id), "attempt": 1}),
+        ("values", {"a": 1}),
+        ("metadata", {"status": "run_done", "run_id": str(run.run_id)}),
+    ]
+    assert all(event_id for _, _, event_id in out)
+
+
+def test_thread_reader_lifecycle_mode_keeps_only_run_start_and_run_done():
+    thread = Thread.objects.create()
+    run = make_run(Run.Status.SUCCESS, thread=thread)
+
+    async def scenario():
+        await write(run, [("metadata", {"run_id": str(run.run_id), "attempt": 1}), ("values", {"a": 1})], done=True)
+        reader = await stream_reader.ThreadLogReader.open(
+            thread.thread_id, last_event_id="0-0", stream_modes=["lifecycle"]
+        )
+        return [(e.event, orjson.loads(e.data)) for e in await reader.read(50)]
+
+    assert asyncio.run(scenario()) == [
+        ("metadata", {"run_id": str(run.run_id), "attempt": 1}),
+        ("metadata", {"status": "run_done", "run_id": str(run.run_id)}),
+    ]
+
+
+def test_thread_stream_modes_accept_comma_separated_and_repeated_values():
+    assert stream_reader.parse_thread_stream_modes([]) == ["run_modes"]
+    assert stream_reader.parse_thread_stream_modes(["lifecycle,state_update"]) == ["lifecycle", "state_update"]
+    assert stream_reader.parse_thread_stream_modes(["lifecycle", "run_modes"]) == ["lifecycle", "run_modes"]
+    from agentplatform.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        stream_reader.parse_thread_stream_modes(["values"])
+
+
+def test_sse_body_sends_heartbeats_while_the_run_is_silent(monkeypatch):
+    from runs import sse
+
+    monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 0.05)
+    run = make_run()
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        body = sse_body(reader, with_ids=False)
+        chunks = [await anext(body) for _ in range(3)]
+        await body.aclose()
+        return chunks
+
+    # An empty first chunk makes Daphne send the headers before any event exists.
+    assert asyncio.run(scenario()) == [b"", sse.HEARTBEAT, sse.HEARTBEAT]
+
+
+def test_sse_body_calls_on_disconnect_when_the_client_goes_away():
+    run = make_run()
+    called = []
+
+    async def on_disconnect():
+        called.append(True)
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+
+        async def consume():
+            async for _ in sse_body(reader, with_ids=True, on_disconnect=on_disconnect):
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert called == [True]
+
+
+def test_sse_body_frames_ids_only_when_asked():
+    run = make_run()
+
+    async def scenario():
+        ids = await write(run, [("values", {"a": 1})], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        framed = b"".join([chunk async for chunk in sse_body(reader, with_ids=True)])
+        return ids[0], framed
+
+    entry_id, framed = asyncio.run(scenario())
+    assert framed == f'event: values\r\ndata: {{"a":1}}\r\nid: {entry_id}\r\n\r\n'.encode()
