@@ -76,10 +76,12 @@ def thread_count(*, metadata: dict | None = None, values: dict | None = None, st
 def thread_graph_config(thread: Thread, configurable: dict | None = None) -> dict[str, Any]:
     """The RunnableConfig for reading or writing a thread's state (thread config + request configurable)."""
     base = thread.config or {}
-    return {
-        **base,
-        "configurable": {**base.get("configurable", {}), **(configurable or {}), "thread_id": str(thread.thread_id)},
-    }
+    merged = {**base.get("configurable", {}), **(configurable or {}), "thread_id": str(thread.thread_id)}
+    graph_id = (thread.metadata or {}).get("graph_id")
+    if isinstance(graph_id, str):
+        # As officially: state updates then record graph_id in the checkpoint's metadata.
+        merged.setdefault("graph_id", graph_id)
+    return {**base, "configurable": merged}
 
 
 @contextlib.contextmanager

@@ -180,7 +180,7 @@ class ThreadHistoryView(APIView):
         except ValueError:
             raise InvalidInput(f"Invalid limit {raw_limit}") from None
         if limit < 1:
-            raise InvalidInput(f"Invalid limit {raw_limit}: must be at least 1")
+            return Response([])  # as the official server answers
         before = request.query_params.get("before") or None
         return Response(selectors.thread_history_list(thread=thread, limit=limit, before=before))
 

@@ -235,6 +235,22 @@ def test_history_rejects_bad_before_and_limit_with_422(api):
     assert api.get(f"/threads/{thread_id}/history", {"limit": "many"}).json() == {"detail": "Invalid limit many"}
 
 
+def test_history_get_with_limit_zero_is_empty(api):
+    thread_id = new_thread(api)
+    update(api, thread_id, {"value": "a"})
+
+    assert api.get(f"/threads/{thread_id}/history", {"limit": "0"}).json() == []
+
+
+def test_update_state_records_graph_id_in_checkpoint_metadata(api):
+    thread_id = new_thread(api)
+    update(api, thread_id, {"value": "a"})
+
+    state = api.get(f"/threads/{thread_id}/state").json()
+
+    assert state["metadata"]["graph_id"] == "echo"
+
+
 def test_history_of_unknown_thread_returns_404(api):
     assert api.get(f"/threads/{uuid.uuid4()}/history").status_code == 404
 
