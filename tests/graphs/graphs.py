@@ -138,3 +138,45 @@ def make_graph(config: RunnableConfig):
         return {"value": greeting, "count": 1}
 
     return StateGraph(EchoState).add_node("greet", greet).add_edge(START, "greet").compile()
+
+
+class LoggedState(TypedDict, total=False):
+    log: str
+    steps: int
+    seconds: float
+    counter: Annotated[int, operator.add]
+
+
+async def logged_step(state: LoggedState, config: RunnableConfig) -> LoggedState:
+    """Appends one line per execution to the file `log` (not idempotent, on purpose): the crash tests read it."""
+    import json
+    import os
+    import time
+
+    step = state.get("counter", 0)
+    started = time.time()
+    await asyncio.sleep(state.get("seconds", 0.1))
+    line = {
+        "run_id": config["configurable"].get("run_id"),
+        "thread_id": config["configurable"].get("thread_id"),
+        "step": step,
+        "pid": os.getpid(),
+        "start": started,
+        "end": time.time(),
+    }
+    with open(state["log"], "a") as log:
+        log.write(json.dumps(line) + "\n")
+    return {"counter": 1}
+
+
+def _more_logged(state: LoggedState) -> str:
+    return "step" if state.get("counter", 0) % state.get("steps", 1) else END
+
+
+logged = (
+    StateGraph(LoggedState)
+    .add_node("step", logged_step)
+    .add_edge(START, "step")
+    .add_conditional_edges("step", _more_logged, ["step", END])
+    .compile()
+)
