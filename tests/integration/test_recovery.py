@@ -6,6 +6,7 @@ tests can check from outside that runs of one thread never overlap and that a ki
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import time
@@ -28,7 +29,7 @@ def assert_no_overlap(lines: list[dict]) -> None:
         by_thread.setdefault(line["thread_id"], []).append(line)
     for executions in by_thread.values():
         executions.sort(key=lambda line: line["start"])
-        for before, after in zip(executions, executions[1:], strict=False):
+        for before, after in itertools.pairwise(executions):
             assert before["end"] <= after["start"], f"overlapping executions on one thread: {before} {after}"
 
 
