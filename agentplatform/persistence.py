@@ -15,8 +15,18 @@ from django.conf import settings
 from django.db import connections
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from agentplatform.embeddings import resolve_embeddings
+from agentplatform.langgraph_config import ConfigError, load_config
+from agentplatform.store_backend import (
+    PlatformAsyncPostgresStore,
+    PlatformPostgresStore,
+    parse_store_index,
+    parse_store_ttl,
+)
 
 # prepare_threshold=None keeps the pools usable behind pgbouncer in transaction mode.
 _CONN_KWARGS = {"autocommit": True, "row_factory": dict_row, "prepare_threshold": None}
@@ -31,6 +41,33 @@ def database_conninfo(alias: str = "default") -> str:
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
 
 
+def _sync_pool(name: str) -> ConnectionPool:
+    return ConnectionPool(
+        database_conninfo(),
+        kwargs=_CONN_KWARGS,
+        min_size=1,
+        max_size=settings.CHECKPOINTER_POOL_MAX,
+        open=True,
+        check=ConnectionPool.check_connection,
+        name=name,
+    )
+
+
+async def _async_pool(name: str) -> AsyncConnectionPool:
+    """A pool opened on the running loop (psycopg binds async pools to the loop that opens them)."""
+    pool = AsyncConnectionPool(
+        database_conninfo(),
+        kwargs=_CONN_KWARGS,
+        min_size=1,
+        max_size=settings.CHECKPOINTER_POOL_MAX,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        name=name,
+    )
+    await pool.open()
+    return pool
+
+
 class _SyncState:
     lock = threading.Lock()
     pool: ConnectionPool | None = None
@@ -41,15 +78,7 @@ def sync_checkpointer() -> PostgresSaver:
     if _SyncState.saver is None:
         with _SyncState.lock:
             if _SyncState.saver is None:
-                pool = ConnectionPool(
-                    database_conninfo(),
-                    kwargs=_CONN_KWARGS,
-                    min_size=1,
-                    max_size=settings.CHECKPOINTER_POOL_MAX,
-                    open=True,
-                    check=ConnectionPool.check_connection,
-                    name="checkpointer-sync",
-                )
+                pool = _sync_pool("checkpointer-sync")
                 _SyncState.pool = pool
                 _SyncState.saver = PostgresSaver(pool)
     return _SyncState.saver
@@ -63,16 +92,7 @@ async def async_checkpointer() -> AsyncPostgresSaver:
     key = id(asyncio.get_running_loop())
     found = _async_savers.get(key)
     if found is None:
-        pool = AsyncConnectionPool(
-            database_conninfo(),
-            kwargs=_CONN_KWARGS,
-            min_size=1,
-            max_size=settings.CHECKPOINTER_POOL_MAX,
-            open=False,
-            check=AsyncConnectionPool.check_connection,
-            name="checkpointer-async",
-        )
-        await pool.open()
+        pool = await _async_pool("checkpointer-async")
         found = _async_savers.setdefault(key, (pool, AsyncPostgresSaver(pool)))
         if found[0] is not pool:
             await pool.close()
@@ -91,10 +111,127 @@ def setup_checkpointer_tables(conninfo: str) -> None:
         PostgresSaver(conn).setup()
 
 
-def store_for_sync() -> Any:
-    """The store handed to graphs and the Store API; configured in a later step (None until then)."""
-    return None
+class _StoreOptions:
+    """`store` of langgraph.json, read once per process; embeddings are loaded only when a store is built."""
+
+    lock = threading.Lock()
+    loaded = False
+    index: dict | None = None
+    ttl: dict | None = None
+    embeddings: Any = None
 
 
-async def store_for_async() -> Any:
-    return None
+def _load_store_options() -> _StoreOptions:
+    if not _StoreOptions.loaded:
+        with _StoreOptions.lock:
+            if not _StoreOptions.loaded:
+                section = load_config(settings.LANGGRAPH_CONFIG).store
+                _StoreOptions.index = parse_store_index(section.get("index"))
+                _StoreOptions.ttl = parse_store_ttl(section.get("ttl"))
+                _StoreOptions.loaded = True
+    return _StoreOptions
+
+
+def store_index_config() -> dict | None:
+    """The validated `store.index` (dims, embed, fields...) or None when semantic search is off."""
+    return _load_store_options().index
+
+
+def store_ttl_config() -> dict:
+    return dict(_load_store_options().ttl)
+
+
+def _store_index() -> dict | None:
+    options = _load_store_options()
+    if options.index is None:
+        return None
+    if options.embeddings is None:
+        with options.lock:
+            if options.embeddings is None:
+                base_dir = load_config(settings.LANGGRAPH_CONFIG).base_dir
+                options.embeddings = resolve_embeddings(options.index["embed"], base_dir)
+    return {**options.index, "embed": options.embeddings}
+
+
+def reset_store_options() -> None:
+    """Forget the parsed `store` section (tests switch langgraph.json files)."""
+    with _StoreOptions.lock:
+        _StoreOptions.loaded, _StoreOptions.index, _StoreOptions.ttl, _StoreOptions.embeddings = False, None, None, None
+
+
+class _SyncStoreState:
+    lock = threading.Lock()
+    pool: ConnectionPool | None = None
+    store: PostgresStore | None = None
+
+
+def store_for_sync() -> PostgresStore:
+    """The store handed to graphs and used by the Store API (one pool per process, opened on first use)."""
+    if _SyncStoreState.store is None:
+        with _SyncStoreState.lock:
+            if _SyncStoreState.store is None:
+                pool = _sync_pool("store-sync")
+                store = PlatformPostgresStore(pool, index=_store_index(), ttl=store_ttl_config())
+                # Idempotent; creates the vector tables when an index was configured after the first migrate.
+                store.setup()
+                _SyncStoreState.pool, _SyncStoreState.store = pool, store
+    return _SyncStoreState.store
+
+
+def close_sync_store() -> None:
+    """Close this process's store pool (tests drop their database afterwards)."""
+    with _SyncStoreState.lock:
+        pool, _SyncStoreState.pool, _SyncStoreState.store = _SyncStoreState.pool, None, None
+    if pool is not None:
+        pool.close()
+
+
+_async_stores: dict[int, tuple[AsyncConnectionPool, AsyncPostgresStore]] = {}
+
+
+async def store_for_async() -> AsyncPostgresStore:
+    """The store bound to the running event loop, the one workers hand to graphs."""
+    key = id(asyncio.get_running_loop())
+    found = _async_stores.get(key)
+    if found is None:
+        pool = await _async_pool("store-async")
+        store = PlatformAsyncPostgresStore(pool, index=_store_index(), ttl=store_ttl_config())
+        await store.setup()
+        found = _async_stores.setdefault(key, (pool, store))
+        if found[0] is not pool:
+            await pool.close()
+    return found[1]
+
+
+async def close_async_store() -> None:
+    found = _async_stores.pop(id(asyncio.get_running_loop()), None)
+    if found is not None:
+        await found[0].close()
+
+
+def setup_store_tables(conninfo: str) -> None:
+    """Create or upgrade the store tables; the vector table only when `store.index` is configured."""
+    index = store_index_config()
+    with psycopg.connect(conninfo, **_CONN_KWARGS) as conn:
+        if index is not None:
+            require_pgvector(conn)
+            # setup() needs the dimensions only; no model is loaded for a migration.
+            index = {**index, "embed": lambda texts: [[0.0] * index["dims"] for _ in texts]}
+        PlatformPostgresStore(conn, index=index, ttl=store_ttl_config()).setup()
+
+
+def pgvector_available(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT 1 AS ok FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+    return row is not None
+
+
+def require_pgvector(conn: psycopg.Connection) -> None:
+    if not pgvector_available(conn):
+        raise ConfigError(PGVECTOR_MISSING)
+
+
+PGVECTOR_MISSING = (
+    "langgraph.json configures store.index (semantic search), which needs the pgvector extension, but this "
+    "PostgreSQL server does not have it: install pgvector on the server (https://github.com/pgvector/pgvector) "
+    "or remove store.index from langgraph.json."
+)

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("threads.urls")),
     path("", include("runs.stream_urls")),
     path("", include("runs.urls")),
+    path("", include("store.urls")),
 ]

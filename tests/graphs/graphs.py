@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from langgraph.store.base import BaseStore
 from langgraph.types import interrupt
 
 
@@ -180,3 +181,22 @@ logged = (
     .add_conditional_edges("step", _more_logged, ["step", END])
     .compile()
 )
+
+
+class MemoryState(TypedDict, total=False):
+    namespace: list[str]
+    key: str
+    write: dict
+    found: dict | None
+
+
+async def recall(state: MemoryState, *, store: BaseStore) -> MemoryState:
+    """Reads (and optionally first writes) one item of the server's store, which the Store API shares."""
+    namespace = tuple(state["namespace"])
+    if state.get("write") is not None:
+        await store.aput(namespace, state["key"], state["write"])
+    item = await store.aget(namespace, state["key"])
+    return {"found": item.value if item else None}
+
+
+memory = StateGraph(MemoryState).add_node("recall", recall).add_edge(START, "recall").compile()

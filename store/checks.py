@@ -1,0 +1,36 @@
+"""An index in langgraph.json needs pgvector: say so before anything starts, not at the first search."""
+
+from __future__ import annotations
+
+from django.core.checks import Error, Tags, register
+from django.db import connections
+
+from agentplatform.langgraph_config import ConfigError
+from agentplatform.persistence import PGVECTOR_MISSING, store_index_config, store_ttl_config
+
+
+@register()
+def store_config_check(app_configs, **kwargs) -> list[Error]:
+    try:
+        store_index_config()
+        store_ttl_config()
+    except ConfigError as exc:
+        return [Error(str(exc), hint="Fix the store section of langgraph.json.", id="store.E001")]
+    return []
+
+
+@register(Tags.database)
+def pgvector_check(app_configs, databases=None, **kwargs) -> list[Error]:
+    """Runs with `migrate` and `check --database default` (database checks need a connection)."""
+    try:
+        if not databases or store_index_config() is None:
+            return []
+    except ConfigError:
+        return []  # reported by store_config_check
+    return [Error(PGVECTOR_MISSING, id="store.E002") for alias in databases if not has_pgvector(alias)]
+
+
+def has_pgvector(alias: str) -> bool:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        return cursor.fetchone() is not None

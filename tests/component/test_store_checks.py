@@ -1,0 +1,43 @@
+"""A store.index in langgraph.json on a server without pgvector stops start-up with a message that says why."""
+
+import pytest
+from django.core import checks
+
+from agentplatform import persistence
+from agentplatform.langgraph_config import ConfigError
+from store import checks as store_checks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_database_check_passes_on_a_server_with_pgvector():
+    assert store_checks.pgvector_check(None, databases=["default"]) == []
+
+
+def test_database_check_reports_missing_pgvector_when_an_index_is_configured(monkeypatch):
+    monkeypatch.setattr(store_checks, "has_pgvector", lambda alias: False)
+    errors = checks.run_checks(tags=[checks.Tags.database], databases=["default"])
+    store_errors = [error for error in errors if error.id == "store.E002"]
+    assert len(store_errors) == 1
+    assert "pgvector" in store_errors[0].msg and "store.index" in store_errors[0].msg
+
+
+def test_no_index_needs_no_pgvector(monkeypatch):
+    monkeypatch.setattr(store_checks, "store_index_config", lambda: None)
+    monkeypatch.setattr(store_checks, "has_pgvector", lambda alias: False)
+    assert store_checks.pgvector_check(None, databases=["default"]) == []
+
+
+def test_migration_refuses_an_index_without_pgvector(monkeypatch):
+    monkeypatch.setattr(persistence, "pgvector_available", lambda conn: False)
+    with pytest.raises(ConfigError, match="pgvector"):
+        persistence.setup_store_tables(persistence.database_conninfo())
+
+
+def test_migration_without_an_index_never_asks_for_pgvector(monkeypatch):
+    def refuse(conn):
+        raise AssertionError("pgvector looked up without an index")
+
+    monkeypatch.setattr(persistence, "store_index_config", lambda: None)
+    monkeypatch.setattr(persistence, "pgvector_available", refuse)
+    persistence.setup_store_tables(persistence.database_conninfo())
