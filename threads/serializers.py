@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agentplatform.api import JSONObjectField
@@ -87,6 +88,15 @@ def thread_search_result(thread: Thread, *, select: list[str] | None, extract: d
 _TTL_SHAPE = 'must be a number of minutes or {"ttl": <minutes>, "strategy": "delete"|"keep_latest"}'
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "ttl": {"type": "number", "description": "Minutes"},
+            "strategy": {"type": "string", "enum": ["delete", "keep_latest"], "default": "delete"},
+        },
+    }
+)
 class TTLField(serializers.Field):
     """`{"ttl": minutes, "strategy": "delete"|"keep_latest"}`; a bare number of minutes is accepted too."""
 

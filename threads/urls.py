@@ -10,6 +10,7 @@ urlpatterns = [
     path("threads/<str:thread_id>", views.ThreadDetailView.as_view()),
     path("threads/<str:thread_id>/copy", views.ThreadCopyView.as_view()),
     path("threads/<str:thread_id>/state", views.ThreadStateView.as_view()),
+    path("threads/<str:thread_id>/state/checkpoint", views.ThreadStateCheckpointView.as_view()),
     path("threads/<str:thread_id>/state/<str:checkpoint_id>", views.ThreadStateAtCheckpointView.as_view()),
     path("threads/<str:thread_id>/history", views.ThreadHistoryView.as_view()),
 ]

@@ -144,19 +144,30 @@ class ThreadStateView(APIView):
 
 
 class ThreadStateAtCheckpointView(APIView):
-    """GET /state/{checkpoint_id}; POST /state/checkpoint reads the checkpoint from the body."""
-
-    @extend_schema(tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer)
+    @extend_schema(
+        tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer, operation_id="threads_state_at"
+    )
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
         thread = selectors.thread_get(thread_id=thread_id)
         subgraphs = _truthy(request.query_params.get("subgraphs"))
         checkpoint = {"checkpoint_id": checkpoint_id}
         return Response(selectors.thread_state_get(thread=thread, checkpoint=checkpoint, subgraphs=subgraphs))
 
-    @extend_schema(tags=TAGS, request=StateCheckpointSerializer, responses=ThreadStateResponseSerializer)
-    def post(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
-        if checkpoint_id != "checkpoint":
-            return Response({"detail": "Method Not Allowed"}, status=405)
+
+class ThreadStateCheckpointView(ThreadStateAtCheckpointView):
+    """POST /state/checkpoint reads the checkpoint from the body; GET treats "checkpoint" as a checkpoint id."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, thread_id: str) -> Response:
+        return super().get(request, thread_id, "checkpoint")
+
+    @extend_schema(
+        tags=TAGS,
+        request=StateCheckpointSerializer,
+        responses=ThreadStateResponseSerializer,
+        operation_id="threads_state_checkpoint",
+    )
+    def post(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(thread_id=thread_id)
         data = _validated(StateCheckpointSerializer, request.data)
         state = selectors.thread_state_get(thread=thread, checkpoint=data["checkpoint"], subgraphs=data["subgraphs"])
