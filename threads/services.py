@@ -161,6 +161,29 @@ def thread_prune(*, thread_ids: list[str], strategy: str = "delete") -> int:
     return len(found)
 
 
+def thread_sweep_expired(*, limit: int = 100) -> int:
+    """Apply the TTL of up to `limit` expired, non-busy threads: delete them, or keep only their latest checkpoints.
+
+    For the beat sweeper (official checkpointer.ttl). A `keep_latest` thread stays and expires again a TTL later.
+    """
+    now = timezone.now()
+    expired = list(
+        Thread.objects.filter(expires_at__lte=now)
+        .exclude(status=Thread.Status.BUSY)
+        .order_by("expires_at")
+        .values_list("thread_id", "ttl_strategy", "ttl_minutes")[:limit]
+    )
+    to_delete = [str(pk) for pk, strategy, _ in expired if strategy != "keep_latest"]
+    if to_delete:
+        thread_prune(thread_ids=to_delete, strategy="delete")
+    for pk, strategy, minutes in expired:
+        if strategy == "keep_latest":
+            thread_prune(thread_ids=[str(pk)], strategy="keep_latest")
+            next_expiry = now + datetime.timedelta(minutes=minutes or 0)
+            Thread.objects.filter(thread_id=pk).update(expires_at=next_expiry if minutes else None)
+    return len(expired)
+
+
 def thread_copy(*, thread_id: str | uuid.UUID) -> Thread:
     """A new idle thread with the same metadata and a copy of every checkpoint (all namespaces) of the source."""
     source = thread_get(thread_id=thread_id)

@@ -6,13 +6,14 @@ import uuid
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import sync_checkpointer
 from agentplatform.redis_clients import sync_redis
 from threads.models import Thread
-from threads.services import thread_refresh_from_snapshot
+from threads.services import thread_refresh_from_snapshot, thread_sweep_expired
 
 pytestmark = pytest.mark.django_db
 
@@ -413,3 +414,22 @@ def test_supersteps_with_malformed_command_answer_201_with_detail_not_500(api):
 
     assert response.status_code == 201
     assert "problems updating the state" in response.json()["detail"]
+
+
+def test_sweep_expired_deletes_or_trims_by_strategy(api):
+    doomed = new_thread(api, ttl={"ttl": 1, "strategy": "delete"})
+    trimmed = new_thread(api, ttl={"ttl": 1, "strategy": "keep_latest"})
+    fresh = new_thread(api, ttl={"ttl": 60})
+    for thread_id in (doomed, trimmed):
+        update(api, thread_id, {"value": "a"})
+        update(api, thread_id, {"value": "b"})
+    past = timezone.now() - timezone.timedelta(minutes=5)
+    Thread.objects.filter(thread_id__in=[doomed, trimmed]).update(expires_at=past)
+
+    swept = thread_sweep_expired()
+
+    assert swept == 2
+    assert not Thread.objects.filter(thread_id=doomed).exists()
+    assert Thread.objects.get(thread_id=trimmed).expires_at > timezone.now()
+    assert len(post(api, f"/threads/{trimmed}/history", {"limit": 10}).json()) == 1
+    assert Thread.objects.filter(thread_id=fresh).exists()
