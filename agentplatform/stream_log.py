@@ -9,11 +9,12 @@ Redis may lose a log: readers fall back to the run's row in Postgres.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+
+from agentplatform import serde
 
 DONE_EVENT = "__done__"
 
@@ -31,7 +32,8 @@ def run_control_channel(run_id: object) -> str:
 
 
 def encode(data: Any) -> bytes:
-    return data if isinstance(data, bytes) else json.dumps(data, default=str).encode()
+    # Compact JSON, as the official server writes SSE data (orjson), whoever appends the event.
+    return data if isinstance(data, bytes) else serde.dumps(data)
 
 
 async def append(redis, key: str, event: str, data: Any) -> str:
