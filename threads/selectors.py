@@ -10,11 +10,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from langgraph.errors import EmptyInputError, InvalidUpdateError
 from langgraph.pregel import Pregel
 
-from agentplatform.errors import BadRequest, InvalidInput, NotFound
+from agentplatform.errors import ApplicationError, BadRequest, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
 from agentplatform.persistence import store_for_sync, sync_checkpointer
@@ -153,8 +155,13 @@ def _before_config(before: Any) -> dict | None:
 
 @contextlib.contextmanager
 def graph_errors() -> Iterator[None]:
-    """Errors a graph raises for a bad request (unknown node, bad update, bad checkpoint) become 400s."""
+    """What a graph raises while reading or writing state for a request (unknown node, an update its channels
+    refuse, a bad checkpoint or namespace) is the request's fault: a 400. Database failures stay server errors."""
     try:
         yield
-    except (ValueError, KeyError, TypeError, InvalidUpdateError, EmptyInputError) as exc:
-        raise BadRequest(f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc)) from exc
+    except (ApplicationError, psycopg.Error, DatabaseError):
+        raise
+    except (InvalidUpdateError, EmptyInputError, ValueError) as exc:
+        raise BadRequest(str(exc)) from exc
+    except Exception as exc:  # graph code may raise anything for input it cannot take
+        raise BadRequest(f"{type(exc).__name__}: {exc}") from exc

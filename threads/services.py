@@ -291,6 +291,7 @@ def thread_refresh_from_state(
     `keep_busy=True` leaves a thread that became busy meanwhile (a run was just created on it) busy.
     """
     now = timezone.now()
+    values, interrupts, error = (_jsonb_safe(v) for v in (values, interrupts, error))
     new_status: Any = Value(status)
     if keep_busy:
         new_status = Case(When(status=Thread.Status.BUSY, then=F("status")), default=Value(status))
@@ -302,6 +303,17 @@ def thread_refresh_from_state(
         updated_at=now,
         state_updated_at=now,
     )
+
+
+def _jsonb_safe(value: Any) -> Any:
+    """Graph state may hold U+0000, which Postgres jsonb refuses: drop it from strings and keys."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_jsonb_safe(k): _jsonb_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonb_safe(v) for v in value]
+    return value
 
 
 def thread_refresh_from_snapshot(

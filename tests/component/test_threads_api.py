@@ -294,3 +294,20 @@ def test_invalid_json_body_returns_422(api):
     response = api.post("/threads", "{not json", content_type="application/json")
 
     assert response.status_code == 422
+
+
+def test_nul_characters_are_refused_with_422_not_500(api):
+    thread = post(api, "/threads").json()
+
+    create = post(api, "/threads", {"metadata": {"a": "x\u0000y"}})
+    search = post(api, "/threads/search", {"values": {"a": "\u0000"}})
+    patch = api.patch(f"/threads/{thread['thread_id']}", {"metadata": {"\u0000": 1}}, content_type="application/json")
+
+    assert (create.status_code, search.status_code, patch.status_code) == (422, 422, 422)
+
+
+def test_search_far_past_the_end_is_empty(api):
+    response = post(api, "/threads/search", {"offset": 10**12})
+
+    assert response.status_code == 200
+    assert response.json() == []

@@ -433,3 +433,20 @@ def test_sweep_expired_deletes_or_trims_by_strategy(api):
     assert Thread.objects.get(thread_id=trimmed).expires_at > timezone.now()
     assert len(post(api, f"/threads/{trimmed}/history", {"limit": 10}).json()) == 1
     assert Thread.objects.filter(thread_id=fresh).exists()
+
+
+def test_update_state_values_the_graph_refuses_answer_400(api):
+    thread_id = new_thread(api)
+
+    response = update(api, thread_id, [1, 2])
+
+    assert response.status_code == 400
+    assert "Expected dict" in response.json()["detail"]
+
+
+def test_update_state_in_unknown_subgraph_namespace_answers_400(api):
+    thread_id = new_thread(api)
+
+    response = update(api, thread_id, {"value": "x"}, checkpoint={"checkpoint_ns": "nope:1"})
+
+    assert response.status_code == 400
