@@ -266,3 +266,13 @@ def run_create_batch(*, payloads: list) -> list[Run]:
     """Several stateless runs, all or none."""
     with transaction.atomic():
         return [run_create(thread_id=None, payload=payload, stateless=True) for payload in payloads]
+
+
+def runs_cancel_for_assistant(*, assistant_id: uuid.UUID, **_: Any) -> None:
+    """Interrupt the in-flight runs of an assistant being deleted (an assistants delete hook)."""
+    ids = list(Run.objects.filter(assistant_id=assistant_id, status__in=Run.IN_FLIGHT).values_list("run_id", flat=True))
+    if ids:
+        try:
+            run_cancel(run_ids=ids)
+        except NotFound:
+            pass  # they finished meanwhile

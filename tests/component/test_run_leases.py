@@ -1,0 +1,173 @@
+"""Claim, lease, fence and sweep against real Postgres (design.md invariants 1-4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from runs import leases, sweeper
+from runs.leases import Ending, Lease
+from runs.models import Run
+from threads.models import Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def rung(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr("runs.doorbell.ring", lambda run_id, countdown=None: calls.append(str(run_id)))
+    return calls
+
+
+@pytest.fixture
+def thread():
+    return Thread.objects.create(status="busy")
+
+
+def pending(thread, *, seconds_ago: float = 0, available_in: float = 0, **fields) -> Run:
+    now = timezone.now()
+    created = now - timedelta(seconds=seconds_ago)
+    return Run.objects.create(
+        thread=thread,
+        assistant_id=uuid.uuid4(),
+        created_at=created,
+        available_at=now + timedelta(seconds=available_in),
+        kwargs={"config": {"configurable": {"graph_id": "echo"}}},
+        **fields,
+    )
+
+
+def test_claim_takes_the_oldest_pending_run_of_the_thread(thread):
+    newer = pending(thread, seconds_ago=1)
+    older = pending(thread, seconds_ago=5)
+    run, lease = leases.run_claim(run_id=newer.run_id, owner="w")
+    assert run.run_id == older.run_id
+    assert run.status == "running"
+    assert run.attempt == 1
+    assert run.lease_token == lease.token
+    assert run.lease_expires_at > timezone.now()
+
+
+def test_second_claim_on_a_thread_with_a_running_run_claims_nothing(thread):
+    first, second = pending(thread, seconds_ago=2), pending(thread)
+    assert leases.run_claim(run_id=first.run_id, owner="a") is not None
+    assert leases.run_claim(run_id=second.run_id, owner="b") is None
+    assert Run.objects.get(run_id=second.run_id).status == "pending"
+
+
+def test_claim_skips_runs_that_are_not_yet_available(thread):
+    run = pending(thread, available_in=60)
+    assert leases.run_claim(run_id=run.run_id, owner="w") is None
+
+
+def test_duplicate_doorbell_claims_nothing(thread):
+    run = pending(thread)
+    assert leases.run_claim(run_id=run.run_id, owner="a") is not None
+    assert leases.run_claim(run_id=run.run_id, owner="a") is None
+    assert Run.objects.get(run_id=run.run_id).attempt == 1
+
+
+def test_renewal_with_a_stale_token_fails_and_reads_cancel_action(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    Run.objects.filter(run_id=run.run_id).update(cancel_action="interrupt")
+    assert leases.lease_renew(lease) == (True, "interrupt")
+    stale = Lease(lease.run_id, lease.thread_id, uuid.uuid4())
+    assert leases.lease_renew(stale) == (False, None)
+    assert leases.lease_cancel_action(stale) == (False, None)
+
+
+def test_expired_lease_is_never_revived(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert leases.lease_renew(lease) == (False, None)
+
+
+def test_finish_is_fenced_on_the_lease_token(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    stale = Lease(lease.run_id, lease.thread_id, uuid.uuid4())
+    assert not leases.lease_finish(stale, Ending("success", output={"a": 1}), temporary=False)
+    assert Run.objects.get(run_id=run.run_id).status == "running"
+    assert leases.lease_finish(lease, Ending("success", output={"a": 1}), temporary=False)
+    assert Run.objects.get(run_id=run.run_id).status == "success"
+
+
+def test_finish_sets_thread_status_from_the_ending(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    ending = Ending("success", values={"v": 1}, interrupts={"t": [{"id": "i", "value": 1}]}, has_next=True)
+    ending.state_read = True
+    leases.lease_finish(lease, ending, temporary=False)
+    thread.refresh_from_db()
+    assert (thread.status, thread.values, thread.interrupts) == (
+        "interrupted",
+        {"v": 1},
+        {"t": [{"id": "i", "value": 1}]},
+    )
+
+
+def test_finish_keeps_thread_busy_while_another_run_waits(thread):
+    first = pending(thread, seconds_ago=1)
+    pending(thread)
+    _, lease = leases.run_claim(run_id=first.run_id, owner="w")
+    error = {"error": "ValueError", "message": "x"}
+    leases.lease_finish(lease, Ending("error", error=error), temporary=False)
+    thread.refresh_from_db()
+    assert thread.status == "busy"
+
+
+def test_finish_of_a_temporary_run_deletes_its_thread(thread):
+    run = pending(thread, temporary=True)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    assert leases.lease_finish(lease, Ending("success"), temporary=True)
+    assert not Thread.objects.filter(thread_id=thread.thread_id).exists()
+
+
+def test_release_puts_the_run_back_to_pending(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    assert leases.lease_release(lease)
+    released = Run.objects.get(run_id=run.run_id)
+    assert (released.status, released.lease_token, released.attempt) == ("pending", None, 1)
+
+
+def test_sweeper_requeues_expired_leases_and_rings_them(thread, rung):
+    run = pending(thread)
+    leases.run_claim(run_id=run.run_id, owner="w")
+    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    result = sweeper.run_sweep()
+    assert result["requeued"] == 1
+    swept = Run.objects.get(run_id=run.run_id)
+    assert (swept.status, swept.lease_token) == ("pending", None)
+    assert str(run.run_id) in rung
+
+
+def test_sweeper_rerings_only_stale_pending_runs_of_idle_threads(thread, rung):
+    stale_at = timezone.now() - timedelta(hours=1)
+    stale = pending(thread, seconds_ago=2, enqueued_at=stale_at)
+    fresh_thread = Thread.objects.create()
+    pending(fresh_thread, enqueued_at=timezone.now())
+    blocked_thread = Thread.objects.create()
+    pending(blocked_thread, seconds_ago=3, status="running", lease_expires_at=timezone.now() + timedelta(hours=1))
+    pending(blocked_thread, enqueued_at=stale_at)
+    sweeper.run_sweep()
+    assert rung == [str(stale.run_id)]
+
+
+def test_too_many_attempts_fail_the_run_with_a_clear_error(thread, monkeypatch, settings):
+    from runs import worker
+
+    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    run = pending(thread, attempt=settings.BG_JOB_MAX_RETRIES)
+    worker.run_execute(run_id=run.run_id)
+    failed = Run.objects.get(run_id=run.run_id)
+    assert failed.status == "error"
+    assert "exceeded max attempts" in failed.error["message"]
+    thread.refresh_from_db()
+    assert thread.status == "error"
