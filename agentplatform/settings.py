@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "threads",
     "runs",
     "store",
+    "crons",
 ]
 
 MIDDLEWARE = [
@@ -163,3 +164,12 @@ CELERY_BEAT_SCHEDULE["store-sweep-expired"] = {
     "schedule": STORE_TTL_SWEEP_SECS,
     "options": {"expires": STORE_TTL_SWEEP_SECS},
 }
+# Cron scheduler (crons/tasks.py): claims due crons and creates their runs; official names and default.
+FF_CRONS_ENABLED = env_bool("FF_CRONS_ENABLED", True)
+CRON_SCHEDULER_SLEEP_TIME = env_float("CRON_SCHEDULER_SLEEP_TIME", 5.0, minimum=0.1)
+if FF_CRONS_ENABLED:
+    CELERY_BEAT_SCHEDULE["crons-fire-due"] = {
+        "task": "crons.fire_due_crons",
+        "schedule": CRON_SCHEDULER_SLEEP_TIME,
+        "options": {"expires": CRON_SCHEDULER_SLEEP_TIME},
+    }

@@ -28,7 +28,7 @@ def info(request) -> JsonResponse:
         {
             "version": agentplatform.__version__,
             "langgraph_py_version": version("langgraph"),
-            "flags": {"assistants": True, "crons": False, "langsmith": False, "store": True},
+            "flags": {"assistants": True, "crons": True, "langsmith": False, "store": True},
             "host": {"kind": "self-hosted", "project_id": None, "revision_id": None, "tenant_id": None},
         }
     )

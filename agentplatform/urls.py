@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("assistants.urls")),
     path("", include("threads.urls")),
     path("", include("runs.stream_urls")),
+    path("", include("crons.urls")),  # before runs.urls: see crons/urls.py
     path("", include("runs.urls")),
     path("", include("store.urls")),
 ]
