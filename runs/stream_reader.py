@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db.models import Q
+from redis.exceptions import RedisError
 
 from agentplatform import serde, stream_log
 from agentplatform.errors import InvalidInput
@@ -68,6 +71,29 @@ async def _last_id(redis: Any, key: str) -> tuple[str, str | None]:
         return START, None
     (entry_id, event, _data) = stream_log.decode_entries(rows)[0]
     return entry_id, event
+
+
+async def log_run_start(run: Run) -> None:
+    """Append the run's first `metadata` event from the API, so a stream's first event need not wait for a worker.
+
+    The worker appends its own copy when it starts the graph; readers drop that copy (`_is_repeated_start`).
+    The expiry only bounds the log of a run that never starts; the worker's end-of-run expiry replaces it.
+    """
+    redis = async_redis()
+    key = stream_log.run_stream_key(run.run_id)
+    try:
+        await stream_log.append(redis, key, "metadata", {"run_id": str(run.run_id), "attempt": 1})
+        await redis.expire(key, int(settings.BG_JOB_TIMEOUT_SECS) + settings.RESUMABLE_STREAM_TTL_SECONDS)
+    except RedisError:
+        pass  # best effort: the worker writes the event anyway
+
+
+async def _is_repeated_start(redis: Any, key: str, entry_id: str, event: str, data: bytes) -> bool:
+    """A first-attempt `metadata` entry that is not the log's first entry repeats one the API already wrote."""
+    if event != "metadata" or orjson.loads(data).get("attempt") != 1:
+        return False
+    head = stream_log.decode_entries(await redis.xrange(key, count=1))
+    return bool(head) and head[0][0] != entry_id
 
 
 @sync_to_async(thread_sensitive=False)
@@ -123,13 +149,15 @@ class RunLogReader:
         reader.done = event == stream_log.DONE_EVENT or (event is None and run.status in Run.TERMINAL)
         return reader
 
-    def _take(self, rows: list) -> list[LogEvent]:
+    async def _take(self, redis: Any, rows: list) -> list[LogEvent]:
         events = []
         for entry_id, event, data in rows:
             self.cursor = entry_id
             if event == stream_log.DONE_EVENT:
                 self.done = True
                 break
+            if await _is_repeated_start(redis, self.key, entry_id, event, data):
+                continue
             if requested(event, self.stream_modes):
                 events.append(LogEvent(entry_id, event, data))
         return events
@@ -141,7 +169,7 @@ class RunLogReader:
         redis = async_redis()
         rows = await stream_log.read_after(redis, self.key, self.cursor, _block(block_ms))
         if rows:
-            return self._take(rows)
+            return await self._take(redis, rows)
         return await self._check_run(redis)
 
     async def _check_run(self, redis: Any) -> list[LogEvent]:
@@ -183,7 +211,7 @@ def _thread_event_wanted(event: str, data: bytes, stream_modes: list[str]) -> bo
         return True
     if "lifecycle" in stream_modes and event == "metadata":
         try:
-            body = serde.orjson.loads(data)
+            body = orjson.loads(data)
         except ValueError:
             return False
         return body.get("status") == "run_done" or ("run_id" in body and "attempt" in body)
@@ -277,6 +305,8 @@ class ThreadLogReader:
                 run_id = self.runs_by_key.pop(key)
                 del self.cursors[key]
                 event, data, finished = "metadata", serde.dumps({"status": "run_done", "run_id": str(run_id)}), True
+            elif await _is_repeated_start(redis, key, entry_id, event, data):
+                continue
             if _thread_event_wanted(event, data, self.stream_modes):
                 events.append(LogEvent(entry_id, event, data))
         if finished:

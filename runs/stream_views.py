@@ -102,6 +102,7 @@ async def create_run_stream(request: HttpRequest, thread_id: str | None = None) 
         run = await sync_to_async(run_create, thread_sensitive=False)(
             thread_id=tid, payload=payload, stateless=tid is None
         )
+        await stream_reader.log_run_start(run)
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     except Exception as exc:  # noqa: BLE001 - application errors become their JSON 4xx
         return _error_response(exc)

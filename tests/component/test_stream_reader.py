@@ -257,3 +257,33 @@ def test_sse_body_frames_ids_only_when_asked():
 
     entry_id, framed = asyncio.run(scenario())
     assert framed == f'event: values\r\ndata: {{"a":1}}\r\nid: {entry_id}\r\n\r\n'.encode()
+
+
+def test_the_workers_copy_of_the_first_metadata_is_dropped_after_the_apis():
+    run = make_run()
+    metadata = {"run_id": str(run.run_id), "attempt": 1}
+
+    async def scenario():
+        await stream_reader.log_run_start(run)  # what POST /runs/stream does before a worker starts
+        await write(run, [("metadata", metadata), ("values", {"a": 1}), ("metadata", {**metadata, "attempt": 2})])
+        await write(run, [], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == [
+        ("metadata", metadata),
+        ("values", {"a": 1}),
+        ("metadata", {**metadata, "attempt": 2}),
+    ]
+
+
+def test_a_workers_first_metadata_is_kept_when_it_heads_the_log():
+    run = make_run()
+    metadata = {"run_id": str(run.run_id), "attempt": 1}
+
+    async def scenario():
+        await write(run, [("metadata", metadata), ("values", {"a": 1})], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        return await drain(reader)
+
+    assert asyncio.run(scenario()) == [("metadata", metadata), ("values", {"a": 1})]
