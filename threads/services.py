@@ -334,3 +334,21 @@ def thread_refresh_from_snapshot(
         status=status,
         error=error,
     )
+
+
+def threads_delete_for_assistant(*, assistant_id: uuid.UUID, delete_threads: bool) -> None:
+    """Assistant-delete hook: with `delete_threads`, remove the threads whose metadata names that assistant."""
+    if not delete_threads:
+        return
+    ids = [
+        str(pk)
+        for pk in Thread.objects.filter(metadata__contains={"assistant_id": str(assistant_id)}).values_list(
+            "thread_id", flat=True
+        )
+    ]
+    if not ids:
+        return
+    Thread.objects.filter(thread_id__in=ids).delete()
+    checkpointer = sync_checkpointer()
+    for thread_id in ids:
+        checkpointer.delete_thread(thread_id)
