@@ -14,13 +14,15 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models import Q
 from redis.exceptions import RedisError
 
@@ -30,6 +32,8 @@ from agentplatform.redis_clients import async_redis
 from runs.models import Run
 from runs.stream_events import requested
 
+P = ParamSpec("P")
+T = TypeVar("T")
 START = "0-0"
 # How often an idle reader asks Postgres whether its run is over (or a thread has new runs).
 CHECK_INTERVAL_SECONDS = 1.0
@@ -39,6 +43,8 @@ _STREAM_ID = re.compile(r"^\d+(-(\d+|\*))?$")
 THREAD_STREAM_MODES = ("run_modes", "lifecycle", "state_update")
 # XREAD BLOCK must stay under the Redis client's socket timeout (redis-py's default is 5 s).
 MAX_BLOCK_MS = 4000
+# A thread reader learns of new runs by asking Postgres, so it wakes up more often while idle.
+THREAD_BLOCK_MS = 500
 
 
 def _block(block_ms: int) -> int:
@@ -96,7 +102,20 @@ async def _is_repeated_start(redis: Any, key: str, entry_id: str, event: str, da
     return bool(head) and head[0][0] != entry_id
 
 
-@sync_to_async(thread_sensitive=False)
+def in_worker_thread(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Run database work on the thread pool, not the one thread shared by every sync view (thread_sensitive).
+
+    Those threads see no request boundaries, so stale or broken connections are dropped here instead.
+    """
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        close_old_connections()
+        return func(*args, **kwargs)
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+@in_worker_thread
 def run_row(run_id: uuid.UUID, thread_id: uuid.UUID | None) -> Run | None:
     filters = {"run_id": run_id} if thread_id is None else {"run_id": run_id, "thread_id": thread_id}
     return Run.objects.filter(**filters).only("run_id", "thread_id", "status", "kwargs", "output", "error").first()
@@ -222,7 +241,7 @@ def _id_time(entry_id: str) -> datetime:
     return datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, tz=UTC)
 
 
-@sync_to_async(thread_sensitive=False)
+@in_worker_thread
 def _thread_runs(thread_id: uuid.UUID, since: datetime, known: set) -> list[tuple[uuid.UUID, str]]:
     """Runs of the thread a reader does not follow yet: in flight, or created since `since` (newest 100)."""
     rows = (
@@ -283,9 +302,9 @@ class ThreadLogReader:
 
     async def read(self, block_ms: int) -> list[LogEvent]:
         redis = async_redis()
-        rows = await redis.xread(dict(self.cursors), count=500, block=_block(block_ms))
+        rows = await redis.xread(dict(self.cursors), count=500, block=_block(min(block_ms, THREAD_BLOCK_MS)))
         if not rows:
-            if time.monotonic() - self._checked_at >= CHECK_INTERVAL_SECONDS:
+            if time.monotonic() - self._checked_at >= THREAD_BLOCK_MS / 1000:
                 await self._refresh(redis)
             return []
         entries = []

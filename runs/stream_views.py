@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -81,7 +80,7 @@ def _sse_response(body: AsyncIterator[bytes], headers: dict | None = None) -> St
 def _canceller(run: Run) -> Callable[[], Awaitable[None]]:
     async def cancel() -> None:
         try:
-            await sync_to_async(run_cancel, thread_sensitive=False)(
+            await stream_reader.in_worker_thread(run_cancel)(
                 thread_id=run.thread_id, run_ids=[run.run_id], action="interrupt"
             )
         except errors.NotFound:
@@ -99,9 +98,7 @@ async def create_run_stream(request: HttpRequest, thread_id: str | None = None) 
     try:
         tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
         payload = _json_body(request)
-        run = await sync_to_async(run_create, thread_sensitive=False)(
-            thread_id=tid, payload=payload, stateless=tid is None
-        )
+        run = await stream_reader.in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
         await stream_reader.log_run_start(run)
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     except Exception as exc:  # noqa: BLE001 - application errors become their JSON 4xx
