@@ -148,6 +148,8 @@ class RunLogReader:
     key: str = ""
     _checked_at: float = field(default_factory=time.monotonic)
     _ended_at: float | None = None
+    # Events to send before stopping, when the log is gone and Postgres tells the ending.
+    _fallback: list[LogEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.key = stream_log.run_stream_key(self.run.run_id)
@@ -160,7 +162,7 @@ class RunLogReader:
         if last_event_id is not None:
             reader = cls(run, modes, last_event_id, replaying=True)
             if run.status in Run.TERMINAL and not await redis.exists(reader.key):
-                reader.done = True
+                reader.done, reader._fallback = True, _fallback_events(run, modes)
             return reader
         last, event = await _last_id(redis, stream_log.run_stream_key(run.run_id))
         reader = cls(run, modes, last, replaying=False)
@@ -183,6 +185,9 @@ class RunLogReader:
 
     async def read(self, block_ms: int) -> list[LogEvent] | None:
         """The next events (possibly none after `block_ms`), or None once the run's stream is over."""
+        if self._fallback:
+            events, self._fallback = self._fallback, []
+            return events
         if self.done:
             return None
         redis = async_redis()

@@ -114,7 +114,17 @@ def test_missing_log_of_a_finished_run_falls_back_to_postgres_output_on_replay()
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
         return await drain(reader)
 
-    # The reader sees the run over at once and there is no log: nothing would ever arrive.
+    # The run is over and its log is gone: the client gets the final values from Postgres, then the end.
+    assert asyncio.run(scenario()) == [("values", {"a": 1})]
+
+
+def test_missing_log_of_a_finished_run_gives_a_live_joiner_nothing():
+    run = make_run(Run.Status.SUCCESS, output={"a": 1})
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=None)
+        return await drain(reader)
+
     assert asyncio.run(scenario()) == []
 
 
