@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "runs",
     "store",
     "crons",
+    "maintenance",
 ]
 
 MIDDLEWARE = [
@@ -173,3 +174,10 @@ if FF_CRONS_ENABLED:
         "schedule": CRON_SCHEDULER_SLEEP_TIME,
         "options": {"expires": CRON_SCHEDULER_SLEEP_TIME},
     }
+# Thread TTLs (maintenance/tasks.py): threads past expires_at are deleted (or trimmed) with their checkpoints.
+THREAD_TTL_SWEEP_SECS = env_float("THREAD_TTL_SWEEP_SECS", 60.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["threads-sweep-expired"] = {
+    "task": "maintenance.sweep_expired_threads",
+    "schedule": THREAD_TTL_SWEEP_SECS,
+    "options": {"expires": THREAD_TTL_SWEEP_SECS},
+}
