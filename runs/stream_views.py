@@ -50,27 +50,28 @@ def _json_body(request: HttpRequest) -> dict:
 async def sse_body(
     reader: Reader, *, with_ids: bool, on_disconnect: Callable[[], Awaitable[None]] | None = None
 ) -> AsyncIterator[bytes]:
-    """Frames from `reader`, a heartbeat comment every HEARTBEAT_SECONDS, until the reader is exhausted."""
+    """Frames from `reader`, a heartbeat comment every HEARTBEAT_SECONDS, until the reader is exhausted.
+
+    `on_disconnect` runs when the stream stops early: the client went away (Django cancels or closes us).
+    """
     next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
+    ended = False
     try:
         yield b""  # Daphne sends the response headers with the first body chunk: send them now
-        while True:
-            wait_ms = int(max(0.0, next_heartbeat - time.monotonic()) * 1000)
-            events = await reader.read(wait_ms)
-            if events is None:
-                return
+        while (events := await reader.read(int(max(0.0, next_heartbeat - time.monotonic()) * 1000))) is not None:
             if events:
                 yield b"".join(sse.frame(e.event, e.data, e.id if with_ids else None) for e in events)
             if time.monotonic() >= next_heartbeat:
                 next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
                 yield sse.HEARTBEAT
-    except asyncio.CancelledError:
-        if on_disconnect is not None:
-            await asyncio.shield(on_disconnect())  # finish cancelling the run even if cancelled again
-        raise
+        ended = True
     except RedisError as exc:
+        ended = True
         logger.warning("stream log unavailable: %r", exc)
         yield sse.error_frame("ServiceUnavailable", "The stream log is unavailable; reconnect to resume.")
+    finally:
+        if not ended and on_disconnect is not None:
+            await asyncio.shield(on_disconnect())  # finish cancelling the run even if cancelled again
 
 
 def _sse_response(body: AsyncIterator[bytes], headers: dict | None = None) -> StreamingHttpResponse:

@@ -18,6 +18,20 @@ from threads.models import Thread
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def close_pool_connections(django_db_blocker):
+    """Readers query from thread-pool threads whose connections outlive the test; end them so the test database
+    can be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def fast_checks(monkeypatch):
     monkeypatch.setattr(stream_reader, "CHECK_INTERVAL_SECONDS", 0.05)
@@ -297,3 +311,36 @@ def test_a_workers_first_metadata_is_kept_when_it_heads_the_log():
         return await drain(reader)
 
     assert asyncio.run(scenario()) == [("metadata", metadata), ("values", {"a": 1})]
+
+
+def test_sse_body_calls_on_disconnect_when_closed_early_between_events():
+    run = make_run()
+    called = []
+
+    async def on_disconnect():
+        called.append(True)
+
+    async def scenario():
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        body = sse_body(reader, with_ids=True, on_disconnect=on_disconnect)
+        await anext(body)  # suspended at a yield, as when Django is sending a chunk
+        await body.aclose()
+
+    asyncio.run(scenario())
+    assert called == [True]
+
+
+def test_sse_body_does_not_call_on_disconnect_when_the_run_ends():
+    run = make_run()
+    called = []
+
+    async def on_disconnect():
+        called.append(True)
+
+    async def scenario():
+        await write(run, [("values", {"a": 1})], done=True)
+        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
+        return [chunk async for chunk in sse_body(reader, with_ids=False, on_disconnect=on_disconnect)]
+
+    assert asyncio.run(scenario()) == [b"", b'event: values\r\ndata: {"a":1}\r\n\r\n']
+    assert called == []
