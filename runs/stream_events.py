@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
+from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages, message_chunk_to_message
 
 from threads.state import config_to_checkpoint
 
@@ -72,7 +72,8 @@ class _MessageAccumulator:
             self.messages[message.id] = message
             out.append(("messages/metadata", {message.id: {"metadata": metadata}}))
         name = "messages/partial" if isinstance(message, BaseMessageChunk) else "messages/complete"
-        out.append((name, [self.messages[message.id]]))
+        # Officially the accumulated chunk goes out as a plain message (`"type": "ai"`, not "AIMessageChunk").
+        out.append((name, [message_chunk_to_message(self.messages[message.id])]))
         return out
 
 

@@ -48,6 +48,9 @@ def test_messages_mode_sends_metadata_once_then_accumulated_partials():
     assert all(p[0]["id"] == message_id for p in partials)
     assert partials[0][0]["content"] == "hello"
     assert partials[-1][0]["content"] == "hello there friend"
+    # The official server sends the accumulation as a message, not a chunk.
+    assert {p[0]["type"] for p in partials} == {"ai"}
+    assert "tool_call_chunks" not in partials[-1][0]
 
 
 def test_messages_tuple_mode_sends_messages_events_with_chunk_and_metadata():
