@@ -154,9 +154,10 @@ async def stream_graph(
 def requested(event: str, stream_modes: list[str]) -> bool:
     """Whether an event belongs to a mode the client asked for (the official join filter's rules).
 
-    `metadata`, `error` and `feedback` are not modes: they always pass. An empty list asks for everything.
+    An empty list asks for everything. `metadata` and `error` are not modes: the official server drops them too
+    when a joiner filters by mode (the executor appends them without asking).
     """
-    if not stream_modes or event in stream_modes or event in ("metadata", "error", "feedback"):
+    if not stream_modes or event in stream_modes:
         return True
     base = event.split("|", 1)[0]
     if base.startswith("messages"):

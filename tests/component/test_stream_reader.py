@@ -107,7 +107,7 @@ def test_live_join_sees_only_events_appended_after_it():
     assert asyncio.run(scenario()) == [("values", {"n": 2})]
 
 
-def test_stream_mode_filter_keeps_requested_modes_and_metadata():
+def test_stream_mode_filter_keeps_only_requested_modes_like_the_official_join():
     run = make_run()
 
     async def scenario():
@@ -118,7 +118,7 @@ def test_stream_mode_filter_keeps_requested_modes_and_metadata():
         )
         return [name for name, _ in await drain(reader)]
 
-    assert asyncio.run(scenario()) == ["metadata", "updates", "updates|child:1"]
+    assert asyncio.run(scenario()) == ["updates", "updates|child:1"]
 
 
 def test_missing_log_of_a_finished_run_falls_back_to_postgres_output_on_replay():

@@ -140,8 +140,8 @@ def test_events_mode_sends_astream_events_v2_dicts_and_still_decodes_modes():
         ("messages/partial", ["messages"], True),
         ("messages/metadata", ["messages-tuple"], True),
         ("messages", ["messages-tuple"], True),
-        ("metadata", ["updates"], True),
-        ("error", ["updates"], True),
+        ("metadata", ["updates"], False),
+        ("error", ["updates"], False),
         ("custom", [], True),
     ],
 )
