@@ -26,6 +26,7 @@ from crons.schedule import next_cron_date, validate_schedule, validate_timezone
 from crons.selectors import cron_get
 from runs.payload import parse_run_payload
 from runs.services import run_create
+from runs.webhooks import webhook_validate
 from threads.models import Thread
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,9 @@ def _check_runnable(payload: dict, *, stateless: bool) -> None:
     candidate = {k: v for k, v in copy.deepcopy(payload).items() if k not in CRON_ONLY_FIELDS}
     if isinstance(candidate.get("config"), dict) and isinstance(candidate["config"].get("configurable"), dict):
         candidate["config"]["configurable"].pop("cron_id", None)
-    parse_run_payload(candidate, stateless=stateless)
+    request = parse_run_payload(candidate, stateless=stateless)
+    if request.webhook:
+        webhook_validate(request.webhook)
 
 
 def cron_create(

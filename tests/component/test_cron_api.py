@@ -97,6 +97,9 @@ def test_unknown_thread_is_404_and_malformed_thread_id_is_422(api):
 def test_run_payload_errors_are_refused_at_creation(api):
     assert create(api, stream_mode="nonsense").status_code == 422
     assert create(api, on_run_completed="forget").status_code == 422
+    blocked = create(api, webhook="http://127.0.0.1:9/hook")
+    assert blocked.status_code == 422
+    assert "Webhook host blocked" in blocked.json()["detail"]
 
 
 def test_get_and_delete(api):
