@@ -47,6 +47,26 @@ def _json_body(request: HttpRequest) -> dict:
     return body
 
 
+# While Redis is unreachable a stream waits (sending heartbeats) this long before it closes without an error
+# event, so the SDK asks for the run and reconnects with Last-Event-ID if the run still goes on.
+REDIS_OUTAGE_SECONDS = 30.0
+
+
+async def _read(reader: Reader, block_ms: int, outage: list[float]) -> list | None:
+    """reader.read, riding out a Redis outage: [] while it lasts, None (end of stream) once it is too long."""
+    try:
+        events = await reader.read(block_ms)
+    except RedisError as exc:
+        outage.append(time.monotonic())
+        if outage[-1] - outage[0] > REDIS_OUTAGE_SECONDS:
+            logger.warning("stream log unavailable for %.0f s, closing the stream: %r", REDIS_OUTAGE_SECONDS, exc)
+            return None
+        await asyncio.sleep(min(1.0, 0.05 * 2 ** len(outage)))
+        return []
+    outage.clear()
+    return events
+
+
 async def sse_body(
     reader: Reader, *, with_ids: bool, on_disconnect: Callable[[], Awaitable[None]] | None = None
 ) -> AsyncIterator[bytes]:
@@ -55,20 +75,19 @@ async def sse_body(
     `on_disconnect` runs when the stream stops early: the client went away (Django cancels or closes us).
     """
     next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
+    outage: list[float] = []
     ended = False
     try:
         yield b""  # Daphne sends the response headers with the first body chunk: send them now
-        while (events := await reader.read(int(max(0.0, next_heartbeat - time.monotonic()) * 1000))) is not None:
+        while (
+            events := await _read(reader, int(max(0.0, next_heartbeat - time.monotonic()) * 1000), outage)
+        ) is not None:
             if events:
                 yield b"".join(sse.frame(e.event, e.data, e.id if with_ids else None) for e in events)
             if time.monotonic() >= next_heartbeat:
                 next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
                 yield sse.HEARTBEAT
         ended = True
-    except RedisError as exc:
-        ended = True
-        logger.warning("stream log unavailable: %r", exc)
-        yield sse.error_frame("ServiceUnavailable", "The stream log is unavailable; reconnect to resume.")
     finally:
         if not ended and on_disconnect is not None:
             await asyncio.shield(on_disconnect())  # finish cancelling the run even if cancelled again

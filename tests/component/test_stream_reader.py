@@ -344,3 +344,38 @@ def test_sse_body_does_not_call_on_disconnect_when_the_run_ends():
 
     assert asyncio.run(scenario()) == [b"", b'event: values\r\ndata: {"a":1}\r\n\r\n']
     assert called == []
+
+
+class FlakyReader:
+    """Fails like an unreachable Redis `failures` times, then yields one event and ends."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def read(self, block_ms: int):
+        self.calls += 1
+        if self.calls <= self.failures:
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
+            raise RedisConnectionError("down")
+        return [stream_reader.LogEvent("1-0", "values", b"{}")] if self.calls == self.failures + 1 else None
+
+
+def test_sse_body_rides_out_a_short_redis_outage():
+    async def scenario():
+        return [chunk async for chunk in sse_body(FlakyReader(failures=3), with_ids=True)]
+
+    assert asyncio.run(scenario()) == [b"", b"event: values\r\ndata: {}\r\nid: 1-0\r\n\r\n"]
+
+
+def test_sse_body_closes_quietly_after_a_long_redis_outage(monkeypatch):
+    from runs import stream_views
+
+    monkeypatch.setattr(stream_views, "REDIS_OUTAGE_SECONDS", 0.2)
+
+    async def scenario():
+        return [chunk async for chunk in sse_body(FlakyReader(failures=1000), with_ids=True)]
+
+    # No error event: the SDK then checks the run and reconnects with Last-Event-ID while it still runs.
+    assert asyncio.run(scenario()) == [b""]
