@@ -38,7 +38,9 @@ async def open_reader(message: dict) -> stream_reader.RunLogReader | stream_read
     raw_last = message.get("last_event_id")
     last_event_id = stream_reader.parse_last_event_id(str(raw_last) if raw_last is not None else None)
     if message.get("run_id") is None:
-        modes = stream_reader.parse_thread_stream_modes(_modes(message.get("stream_mode")))
+        modes = stream_reader.parse_thread_stream_modes(
+            _modes(message.get("stream_mode") or message.get("stream_modes"))
+        )
         return await stream_reader.ThreadLogReader.open(thread_id, last_event_id=last_event_id, stream_modes=modes)
     run = await stream_reader.run_row(parse_uuid(message.get("run_id"), "run"), thread_id)
     if run is None:

@@ -27,8 +27,9 @@ from django.db.models import Q
 from redis.exceptions import RedisError
 
 from agentplatform import serde, stream_log
-from agentplatform.errors import InvalidInput
+from agentplatform.errors import InvalidInput, NotFound
 from agentplatform.redis_clients import async_redis
+from runs import selectors
 from runs.models import Run
 from runs.stream_events import requested
 
@@ -117,8 +118,13 @@ def in_worker_thread(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
 
 @in_worker_thread
 def run_row(run_id: uuid.UUID, thread_id: uuid.UUID | None) -> Run | None:
-    filters = {"run_id": run_id} if thread_id is None else {"run_id": run_id, "thread_id": thread_id}
-    return Run.objects.filter(**filters).only("run_id", "thread_id", "status", "kwargs", "output", "error").first()
+    """The run (of that thread, if given), or None: a stream reports a missing run instead of failing."""
+    if thread_id is None:
+        return selectors.run_get_by_id(run_id=run_id)
+    try:
+        return selectors.run_get(thread_id=thread_id, run_id=run_id)
+    except NotFound:
+        return None
 
 
 def run_is_resumable(run: Run) -> bool:
