@@ -32,6 +32,17 @@ def close_pool_connections(django_db_blocker):
         )
 
 
+@pytest.fixture
+def disconnects():
+    """(calls, on_disconnect): the callback records each call."""
+    calls: list[bool] = []
+
+    async def on_disconnect():
+        calls.append(True)
+
+    return calls, on_disconnect
+
+
 @pytest.fixture(autouse=True)
 def fast_checks(monkeypatch):
     monkeypatch.setattr(stream_reader, "CHECK_INTERVAL_SECONDS", 0.05)
@@ -246,12 +257,9 @@ def test_sse_body_sends_heartbeats_while_the_run_is_silent(monkeypatch):
     assert asyncio.run(scenario()) == [b"", sse.HEARTBEAT, sse.HEARTBEAT]
 
 
-def test_sse_body_calls_on_disconnect_when_the_client_goes_away():
+def test_sse_body_calls_on_disconnect_when_the_client_goes_away(disconnects):
     run = make_run()
-    called = []
-
-    async def on_disconnect():
-        called.append(True)
+    called, on_disconnect = disconnects
 
     async def scenario():
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
@@ -313,12 +321,9 @@ def test_a_workers_first_metadata_is_kept_when_it_heads_the_log():
     assert asyncio.run(scenario()) == [("metadata", metadata), ("values", {"a": 1})]
 
 
-def test_sse_body_calls_on_disconnect_when_closed_early_between_events():
+def test_sse_body_calls_on_disconnect_when_closed_early_between_events(disconnects):
     run = make_run()
-    called = []
-
-    async def on_disconnect():
-        called.append(True)
+    called, on_disconnect = disconnects
 
     async def scenario():
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
@@ -330,12 +335,9 @@ def test_sse_body_calls_on_disconnect_when_closed_early_between_events():
     assert called == [True]
 
 
-def test_sse_body_does_not_call_on_disconnect_when_the_run_ends():
+def test_sse_body_does_not_call_on_disconnect_when_the_run_ends(disconnects):
     run = make_run()
-    called = []
-
-    async def on_disconnect():
-        called.append(True)
+    called, on_disconnect = disconnects
 
     async def scenario():
         await write(run, [("values", {"a": 1})], done=True)
