@@ -131,10 +131,13 @@ async def stream_graph(
     interrupt_before: Any = None,
     interrupt_after: Any = None,
     durability: str | None = None,
+    context: Any = None,
 ) -> AsyncIterator[tuple[str, Any]]:
     """Yield (event name, payload). `values` events are always yielded (the executor needs the last one);
-    callers drop those the client did not ask for via `requested()`."""
+    callers drop those the client did not ask for via `requested()`. `context` is the run's static context."""
     kwargs: dict[str, Any] = {"stream_mode": _langgraph_modes(stream_modes), "subgraphs": True}
+    if context is not None:
+        kwargs["context"] = context
     if interrupt_before is not None:
         kwargs["interrupt_before"] = interrupt_before
     if interrupt_after is not None:

@@ -147,3 +147,24 @@ def test_events_mode_sends_astream_events_v2_dicts_and_still_decodes_modes():
 )
 def test_requested_follows_the_official_join_filter(event, modes, expected):
     assert requested(event, modes) is expected
+
+
+def test_context_reaches_the_graph_in_every_mode():
+    from dataclasses import dataclass
+
+    from langgraph.graph import START, StateGraph
+    from langgraph.runtime import Runtime
+
+    @dataclass
+    class Context:
+        greeting: str
+
+    def greet(state: dict, runtime: Runtime[Context]) -> dict:
+        return {"value": runtime.context.greeting}
+
+    graph = (
+        StateGraph(graphs.EchoState, context_schema=Context).add_node("greet", greet).add_edge(START, "greet").compile()
+    )
+    for modes in (["values"], ["events", "values"]):
+        events = collect(graph, {"value": "x"}, modes, context=Context(greeting="hey"))
+        assert [p for n, p in events if n == "values"][-1]["value"] == "hey"
