@@ -124,6 +124,14 @@ BG_JOB_TIMEOUT_SECS = env_float("BG_JOB_TIMEOUT_SECS", 86400.0, minimum=0.1)
 BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS = env_float("BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", 180.0)
 # A pending run nobody claimed for this long gets its Celery message sent again by the sweeper.
 PENDING_RUN_RESEND_SECS = env_float("PENDING_RUN_RESEND_SECS", 10.0, minimum=0.1)
+# Under ASGI each request runs its sync code in a fresh thread, so per-thread persistent connections are opened and
+# dropped per request; a process-wide pool (Django >= 5.1, psycopg_pool) takes that cost off the /runs/wait hot
+# path. Worker task threads hold a connection while they supervise a run, hence the N_JOBS_PER_WORKER headroom.
+# DB_POOL_MAX=0 falls back to per-thread connections (CONN_MAX_AGE), e.g. behind pgbouncer in session mode.
+DB_POOL_MAX = env_int("DB_POOL_MAX", N_JOBS_PER_WORKER + 10)
+if DB_POOL_MAX:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
 RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
 STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
 

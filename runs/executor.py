@@ -161,7 +161,9 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
             spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
         ) as graph:
             outcome = await _drive(spec, control, graph, config, attempt, redis, key)
-            if outcome.status not in ("rollback", "lease_lost", "release") and checkpointer is not None:
+            if checkpointer is None or outcome.status in ("rollback", "lease_lost", "release"):
+                return outcome
+            if not _state_known_from_stream(spec, attempt, outcome):
                 await _read_thread_state(graph, config, outcome)
             return outcome
     except Exception as exc:  # noqa: BLE001 - building the graph failed; report it like a graph error
@@ -227,6 +229,19 @@ async def _publish_error(redis, key: str, error: dict) -> None:
     # Published before the status is written, so raw SSE clients see it even if that write fails.
     with contextlib.suppress(Exception):
         await stream_log.append(redis, key, "error", error)
+
+
+def _state_known_from_stream(spec: RunSpec, attempt: _Attempt, outcome: Outcome) -> bool:
+    """A run that completed without any interrupt left the thread at its last `values` chunk with nothing next:
+    no need to read the checkpoint back (this saves a round trip on the /wait hot path)."""
+    kwargs = spec.kwargs
+    if outcome.status != "success" or attempt.interrupts or attempt.last_values is None:
+        return False
+    if kwargs.get("interrupt_before") or kwargs.get("interrupt_after"):
+        return False
+    outcome.values = serde.to_jsonable(attempt.last_values)
+    outcome.has_next, outcome.interrupts, outcome.state_read = False, {}, True
+    return True
 
 
 async def _read_thread_state(graph, config: dict, outcome: Outcome) -> None:

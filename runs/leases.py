@@ -136,10 +136,17 @@ def lease_finish(lease: Lease, ending: Ending, *, temporary: bool) -> bool:
         if not _write_run_end(lease, ending):
             return False
         if temporary:
-            Thread.objects.filter(thread_id=lease.thread_id).delete()
+            _delete_thread(lease.thread_id)
         else:
             _write_thread_end(lease.thread_id, ending)
     return True
+
+
+def _delete_thread(thread_id: uuid.UUID) -> None:
+    # Plain SQL: the ORM's cascade collects every related row first, which costs the /runs/wait hot path.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {RUNS} WHERE thread_id = %s", [thread_id])
+        cursor.execute(f"DELETE FROM {THREADS} WHERE thread_id = %s", [thread_id])
 
 
 def _write_run_end(lease: Lease, ending: Ending) -> bool:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
@@ -106,6 +107,20 @@ def _async_api(view):
     return wrapper
 
 
+def _released(function):
+    """Run a service in the request's thread, then give its database connection back: the response that follows
+    may stream for a long time, and must not hold a connection (or a pool slot) meanwhile."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return wrapper
+
+
 def _json_body(request: HttpRequest) -> Any:
     try:
         return json.loads(request.body or b"null")
@@ -125,7 +140,7 @@ async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpR
     if request.method != "POST":
         return json_error(405, f'Method "{request.method}" not allowed.')
     payload = _json_body(request)
-    run = await sync_to_async(services.run_create)(thread_id=thread_id, payload=payload)
+    run = await sync_to_async(_released(services.run_create))(thread_id=thread_id, payload=payload)
     path = _run_path(run)
     on_abandon = None
     if isinstance(payload, dict) and payload.get("on_disconnect") == "cancel":
@@ -152,7 +167,7 @@ async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpRes
     if request.method != "GET":
         return json_error(405, f'Method "{request.method}" not allowed.')
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    exists = await sync_to_async(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists)()
+    exists = await sync_to_async(_released(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists))()
     if not exists:
         # The official server answers an unknown run with a 200 error body, which the SDK raises.
         return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
@@ -171,7 +186,7 @@ async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> HttpR
         return json_error(405, f'Method "{request.method}" not allowed.')
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     action = request.GET.get("action", "interrupt")
-    await sync_to_async(services.run_cancel)(thread_id=thread_pk, run_ids=[run_pk], action=action)
+    await sync_to_async(_released(services.run_cancel))(thread_id=thread_pk, run_ids=[run_pk], action=action)
     if request.GET.get("wait", "false").lower() not in ("1", "true", "yes"):
         return HttpResponse(status=202)
     return _result_response(run_pk, {})

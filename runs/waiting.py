@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 
 from agentplatform import serde, stream_log
 from agentplatform.redis_clients import async_redis
@@ -26,7 +27,10 @@ RUN_NOT_FOUND_RESULT = {"__error__": {"error": "HTTPException", "message": "404:
 
 def _row_result(run_id: UUID) -> tuple[bool, Any]:
     """(finished, result) from the run row; a vanished run (rollback, temporary thread) counts as finished."""
-    row = Run.objects.filter(run_id=run_id).values_list("status", "output").first()
+    try:
+        row = Run.objects.filter(run_id=run_id).values_list("status", "output").first()
+    finally:
+        connection.close()  # a waiter may wait for hours: hold no connection in between
     if row is None:
         return True, None
     status, output = row

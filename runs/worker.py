@@ -124,7 +124,8 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
     stream_control.finish_sync(run.run_id, done_status, outcome.result)
     logger.info("run %s ended: %s", run.run_id, outcome.status)
     _send_webhook(run, outcome)
-    _ring_next(lease.thread_id)
+    if not run.temporary:  # a temporary thread is gone, and had no other runs
+        _ring_next(lease.thread_id)
 
 
 def _send_webhook(run: Run, outcome: Outcome) -> None:

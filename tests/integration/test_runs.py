@@ -23,6 +23,15 @@ def wait_status(client, thread_id, run_id, statuses=TERMINAL, timeout=60):
     raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
 
 
+def wait_until(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
 def test_wait_returns_final_values_and_thread_goes_idle(client):
     thread = client.threads.create()
     result = client.runs.wait(thread["thread_id"], "echo", input={"value": "hi"})
@@ -149,7 +158,7 @@ def test_rollback_strategy_deletes_the_running_run_and_its_checkpoints(client):
 def test_cancel_running_run_interrupts_it_and_second_cancel_is_404(client):
     thread = client.threads.create()
     run = client.runs.create(thread["thread_id"], "sleepy", input={"seconds": 0.5, "steps": 20})
-    wait_status(client, thread["thread_id"], run["run_id"], ("running",))
+    wait_until(lambda: client.threads.get_state(thread["thread_id"])["next"])  # it has checkpointed a step
     client.runs.cancel(thread["thread_id"], run["run_id"])
     ended = wait_status(client, thread["thread_id"], run["run_id"])
     assert ended["status"] == "interrupted"
