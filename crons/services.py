@@ -134,10 +134,12 @@ def cron_update(*, cron_id: str | uuid.UUID, body: dict[str, Any], fields: dict[
     """PATCH: schedule/timezone recompute next_run_date, metadata merges, the rest of the body merges into payload."""
     if not body:
         raise BadRequest("Request body cannot be empty")
-    pk = cron_get(cron_id=cron_id).cron_id
+    pk = parse_uuid(cron_id, "cron")
     now = django_timezone.now()
     with transaction.atomic():
-        cron = Cron.objects.select_for_update().get(cron_id=pk)
+        cron = Cron.objects.select_for_update().filter(cron_id=pk).first()
+        if cron is None:
+            raise NotFound(f"Cron '{pk}' not found")
         _apply_schedule(cron, fields, now)
         if fields.get("enabled") is not None:
             cron.enabled = fields["enabled"]

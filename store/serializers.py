@@ -21,7 +21,7 @@ class _IndexField(serializers.JSONField):
     default_error_messages = {"invalid_index": "must be false, null or a list of field paths."}
 
     def to_internal_value(self, data: object) -> Any:
-        if data is False or data is True or data is None:
+        if data is False or data is None:
             return data
         if isinstance(data, list) and all(isinstance(path, str) for path in data):
             return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.store.base import NOT_PROVIDED, InvalidNamespaceError, NotProvided
 
@@ -20,13 +20,11 @@ def store_item_put(
     namespace: Sequence[str],
     key: str,
     value: dict[str, Any],
-    index: bool | list[str] | None = None,
+    index: Literal[False] | list[str] | None = None,
     ttl: float | NotProvided | None = NOT_PROVIDED,
 ) -> None:
     """Create or overwrite an item. `ttl` in minutes; not given means store.ttl.default_ttl, None means never."""
     labels = namespace_tuple(namespace, allow_empty=False)
-    if index is True:
-        index = None  # "index the configured fields" is what null already means
     try:
         store_for_sync().put(labels, key, value, index=index, ttl=ttl)
     except InvalidNamespaceError as exc:

@@ -1,11 +1,11 @@
-"""Checks shared by store reads and writes; they raise InvalidInput (422) with the official wording."""
+"""Checks shared by store reads and writes, with the official wording and status codes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from agentplatform.errors import InvalidInput
+from agentplatform.errors import BadRequest, InvalidInput
 from agentplatform.store_backend import FILTER_OPERATORS
 
 
@@ -16,7 +16,7 @@ def namespace_tuple(namespace: Sequence[Any] | None, *, allow_empty: bool = True
         if not isinstance(label, str) or not label or "." in label or "\x00" in label:
             raise InvalidInput(f"Namespace label {label!r} must be a non-empty string without periods")
     if not labels and not allow_empty:
-        raise InvalidInput("Namespace cannot be empty.")
+        raise BadRequest("Namespace cannot be empty.")
     return labels
 
 
@@ -29,10 +29,8 @@ def search_filter(raw: dict | None) -> dict | None:
         if isinstance(condition, dict) and any(str(op).startswith("$") for op in condition):
             unknown = sorted(set(condition) - FILTER_OPERATORS)
             if unknown:
-                raise InvalidInput(
-                    f"Unsupported filter operator {unknown[0]!r} on {field!r}; use one of "
-                    f"{', '.join(sorted(FILTER_OPERATORS))}."
-                )
+                # The official wording and status; the operators that work are $eq $ne $gt $gte $lt $lte.
+                raise BadRequest(f"Unsupported operator: {unknown[0]}")
             cleaned[field] = condition
         else:
             # A nested object is matched as a whole, not read as operators.

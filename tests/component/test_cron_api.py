@@ -131,9 +131,10 @@ def test_patch_with_empty_body_is_400_and_bad_schedule_is_422(api):
     assert api.patch(f"/runs/crons/{cron_id}", {}, content_type="application/json").status_code == 400
     bad = api.patch(f"/runs/crons/{cron_id}", {"schedule": "nope"}, content_type="application/json")
     assert bad.status_code == 422
-    assert (
-        api.patch(f"/runs/crons/{uuid.uuid4()}", {"enabled": True}, content_type="application/json").status_code == 404
-    )
+    unknown = uuid.uuid4()
+    missing = api.patch(f"/runs/crons/{unknown}", {"enabled": True}, content_type="application/json")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": f"Cron '{unknown}' not found"}
 
 
 def test_search_filters_sorts_pages_and_counts(api):

@@ -67,9 +67,15 @@ def test_label_with_period_is_refused_with_422(api):
     assert "without periods" in response.json()["detail"]
 
 
-def test_empty_label_and_empty_namespace_are_refused_with_422(api):
+def test_empty_label_is_422_and_empty_namespace_is_400(api):
     assert put(api, {"namespace": ["a", ""], "key": "k", "value": {}}).status_code == 422
-    assert put(api, {"namespace": [], "key": "k", "value": {}}).status_code == 422
+    response = put(api, {"namespace": [], "key": "k", "value": {}})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Namespace cannot be empty."}
+
+
+def test_index_true_is_refused_with_422(api, ns):
+    assert put(api, {"namespace": ns, "key": "k", "value": {}, "index": True}).status_code == 422
 
 
 def test_value_that_is_not_an_object_is_refused_with_422(api, ns):
@@ -119,10 +125,10 @@ def test_search_filter_compares_numbers_as_numbers(api, ns):
     assert [item["key"] for item in found] == ["ten"]
 
 
-def test_search_with_unknown_filter_operator_is_422(api, ns):
+def test_search_with_unknown_filter_operator_is_400(api, ns):
     response = post(api, "/store/items/search", {"namespace_prefix": ns, "filter": {"n": {"$regex": "x"}}})
-    assert response.status_code == 422
-    assert "$regex" in response.json()["detail"]
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Unsupported operator: $regex"}
 
 
 def test_search_limit_and_offset_page_newest_first(api, ns):
