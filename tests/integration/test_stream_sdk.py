@@ -247,3 +247,15 @@ def parse_sse(raw: bytes) -> list[tuple[str, object, str | None]]:
         event_id = fields.get(b"id")
         out.append((fields[b"event"].decode(), json.loads(fields[b"data"]), event_id.decode() if event_id else None))
     return out
+
+
+def test_a_client_that_does_not_read_never_holds_the_run_back(client, http):
+    thread_id = client.threads.create()["thread_id"]
+    body = {"assistant_id": "sleepy", "input": {"seconds": 0, "steps": 200}, "stream_mode": "custom"}
+    with http.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
+        run_id = response.headers["content-location"].rsplit("/", 1)[1]
+        # Nothing read yet: the run still finishes, because the worker only appends to the log.
+        client.runs.join(thread_id, run_id)
+        assert client.runs.get(thread_id, run_id)["status"] == "success"
+        raw = b"".join(response.iter_bytes())
+    assert raw.count(b"event: custom\r\n") == 200
