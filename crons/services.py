@@ -189,3 +189,14 @@ def crons_fire_due(*, now: datetime.datetime | None = None, limit: int = 100) ->
             cron.next_run_date = next_cron_date(cron.schedule, now, cron.timezone)
             cron.save(update_fields=["next_run_date"])
     return len(due)
+
+
+def crons_fire_all_due(*, batch: int = 100, max_batches: int = 20) -> int:
+    """One scheduler tick: batches of due crons, each in its own short transaction, until none is left."""
+    fired = 0
+    for _ in range(max_batches):
+        claimed = crons_fire_due(limit=batch)
+        fired += claimed
+        if claimed < batch:
+            break
+    return fired

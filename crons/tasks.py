@@ -9,4 +9,4 @@ from crons import services
 
 @shared_task(name="crons.fire_due_crons", ignore_result=True)
 def fire_due_crons() -> int:
-    return services.crons_fire_due()
+    return services.crons_fire_all_due()

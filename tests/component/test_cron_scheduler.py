@@ -108,3 +108,10 @@ def test_two_schedulers_racing_fire_a_due_cron_exactly_once():
         worker.join(timeout=60)
     assert sorted(fired) == [0, 1]
     assert _runs(cron).count() == 1
+
+
+def test_a_tick_works_through_every_batch_of_due_crons():
+    crons = [_cron() for _ in range(3)]
+    Cron.objects.filter(pk__in=[c.pk for c in crons]).update(next_run_date=datetime.datetime.now(datetime.UTC))
+    assert services.crons_fire_all_due(batch=2) >= 3
+    assert all(_runs(cron).count() == 1 for cron in crons)
