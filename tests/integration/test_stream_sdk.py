@@ -259,3 +259,14 @@ def test_a_client_that_does_not_read_never_holds_the_run_back(client, http):
         assert client.runs.get(thread_id, run_id)["status"] == "success"
         raw = b"".join(response.iter_bytes())
     assert raw.count(b"event: custom\r\n") == 200
+
+
+def test_remote_graph_streams_through_the_server(stack, client):
+    from langgraph.pregel.remote import RemoteGraph
+
+    remote = RemoteGraph("subgraph", url=stack.url)
+    config = {"configurable": {"thread_id": client.threads.create()["thread_id"]}}
+    chunks = list(remote.stream({"items": []}, config, stream_mode="updates", subgraphs=True))
+    namespaces = {namespace for namespace, _ in chunks}
+    assert () in namespaces and any(ns and ns[0].startswith("child:") for ns in namespaces)
+    assert remote.invoke({"items": []}, config)["items"][-1] == "child"
