@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from django.core.checks import Error, Tags, register
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import connections
 
-from agentplatform.langgraph_config import ConfigError
+from agentplatform.langgraph_config import ConfigError, load_config
 from agentplatform.persistence import PGVECTOR_MISSING, store_index_config, store_ttl_config
 
 
 @register()
-def store_config_check(app_configs, **kwargs) -> list[Error]:
+def store_config_check(app_configs, **kwargs) -> list[CheckMessage]:
     try:
         store_index_config()
         store_ttl_config()
+        custom = load_config(settings.LANGGRAPH_CONFIG).store.get("path")
     except ConfigError as exc:
         return [Error(str(exc), hint="Fix the store section of langgraph.json.", id="store.E001")]
+    if custom:
+        message = f"store.path ({custom}) names a custom store, which is not supported: the Postgres store is used."
+        return [Warning(message, hint="Remove store.path from langgraph.json.", id="store.W001")]
     return []
 
 

@@ -41,3 +41,12 @@ def test_migration_without_an_index_never_asks_for_pgvector(monkeypatch):
     monkeypatch.setattr(persistence, "store_index_config", lambda: None)
     monkeypatch.setattr(persistence, "pgvector_available", refuse)
     persistence.setup_store_tables(persistence.database_conninfo())
+
+
+def test_custom_store_path_is_reported_as_not_supported(tmp_path, settings):
+    config = tmp_path / "langgraph.json"
+    config.write_text('{"graphs": {"g": "./g.py:graph"}, "store": {"path": "./store.py:make_store"}}')
+    settings.LANGGRAPH_CONFIG = str(config)
+    warnings = store_checks.store_config_check(None)
+    assert [w.id for w in warnings] == ["store.W001"]
+    assert "not supported" in warnings[0].msg
