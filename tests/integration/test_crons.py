@@ -57,10 +57,10 @@ def test_cron_fires_on_time_exactly_once_with_two_beats_racing(client, stack):
         stack.start_beat(name, extra_env={"CRON_SCHEDULER_SLEEP_TIME": "1"})
     try:
         thread = client.threads.create()
-        at = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=4)).replace(microsecond=0)
-        # Six fields, seconds last: this instant, once a year.
-        schedule = f"{at.minute} {at.hour} {at.day} {at.month} * {at.second}"
-        cron = client.crons.create_for_thread(thread["thread_id"], "echo", schedule=schedule, input={"value": "tick"})
+        at = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)).replace(microsecond=0)
+        cron = client.crons.create_for_thread(
+            thread["thread_id"], "echo", schedule=_once_at(at), input={"value": "tick"}
+        )
         assert datetime.datetime.fromisoformat(cron["next_run_date"]) == at
 
         def advanced():
@@ -80,6 +80,25 @@ def test_cron_fires_on_time_exactly_once_with_two_beats_racing(client, stack):
     finally:
         stack.stop("beat-race-1")
         stack.stop("beat-race-2")
+
+
+def _once_at(at: datetime.datetime) -> str:
+    """A six-field schedule (seconds last) that fires at this instant only (once a year)."""
+    return f"{at.minute} {at.hour} {at.day} {at.month} * {at.second}"
+
+
+def test_stateless_cron_with_keep_leaves_a_thread_with_the_run_result(client):
+    tag = uuid.uuid4().hex
+    at = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)).replace(microsecond=0)
+    cron = client.crons.create(
+        "echo", schedule=_once_at(at), input={"value": "from cron"}, metadata={"tag": tag}, on_run_completed="keep"
+    )
+    assert datetime.datetime.fromisoformat(cron["next_run_date"]) == at
+    threads = _wait_for(lambda: client.threads.search(metadata={"tag": tag}), "the cron's thread")
+    assert len(threads) == 1
+    runs = client.runs.list(threads[0]["thread_id"])
+    client.runs.join(threads[0]["thread_id"], runs[0]["run_id"])
+    assert client.threads.get_state(threads[0]["thread_id"])["values"]["value"] == "from cron"
 
 
 def _beat_ticks(stack) -> int:
