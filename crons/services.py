@@ -60,24 +60,27 @@ def _with_cron_id(payload: dict, cron_id: uuid.UUID) -> dict:
     return to_jsonable({**payload, "config": config})
 
 
+def _as_run_body(payload: dict) -> dict:
+    """The payload as a run-create body: no schedule fields, and no cron_id next to `context` (runs refuse both)."""
+    body = {k: v for k, v in copy.deepcopy(payload).items() if k not in CRON_ONLY_FIELDS}
+    config = body.get("config")
+    if body.get("context") and isinstance(config, dict) and isinstance(config.get("configurable"), dict):
+        config["configurable"].pop("cron_id", None)
+    return body
+
+
 def _run_payload(cron: Cron) -> dict:
-    """What one firing sends to run creation: the payload minus schedule fields, cron metadata under the run's."""
-    payload = {k: v for k, v in copy.deepcopy(cron.payload).items() if k not in CRON_ONLY_FIELDS}
+    """What one firing sends to run creation, with the cron's metadata under the run's own."""
+    payload = _as_run_body(cron.payload)
     payload["metadata"] = {**(cron.metadata or {}), **(payload.get("metadata") or {})}
     if cron.on_run_completed == Cron.OnRunCompleted.KEEP:
         payload.setdefault("on_completion", "keep")
-    if payload.get("context"):
-        # Run creation refuses configurable next to context; the cron id is not worth failing the firing for.
-        (payload.get("config") or {}).get("configurable", {}).pop("cron_id", None)
     return payload
 
 
 def _check_runnable(payload: dict, *, stateless: bool) -> None:
     """Refuse now (422/400) a payload that every firing would fail to turn into a run."""
-    candidate = {k: v for k, v in copy.deepcopy(payload).items() if k not in CRON_ONLY_FIELDS}
-    if isinstance(candidate.get("config"), dict) and isinstance(candidate["config"].get("configurable"), dict):
-        candidate["config"]["configurable"].pop("cron_id", None)
-    request = parse_run_payload(candidate, stateless=stateless)
+    request = parse_run_payload(_as_run_body(payload), stateless=stateless)
     if request.webhook:
         webhook_validate(request.webhook)
 

@@ -115,3 +115,11 @@ def test_a_tick_works_through_every_batch_of_due_crons():
     Cron.objects.filter(pk__in=[c.pk for c in crons]).update(next_run_date=datetime.datetime.now(datetime.UTC))
     assert services.crons_fire_all_due(batch=2) >= 3
     assert all(_runs(cron).count() == 1 for cron in crons)
+
+
+def test_cron_with_context_fires_without_the_configurable_cron_id():
+    cron = _cron(context={"greeting": "hey"})
+    assert cron.payload["config"]["configurable"]["cron_id"] == str(cron.cron_id)
+    services.crons_fire_due(now=NOW)
+    run = Run.objects.filter(kwargs__context__greeting="hey", created_at__gte=cron.created_at).get()
+    assert run.kwargs["context"]["greeting"] == "hey"
