@@ -8,15 +8,16 @@ Creation errors are ordinary JSON 4xx responses; once the stream has started, er
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
 
 from agentplatform import errors
@@ -35,6 +36,21 @@ def _error_response(exc: Exception) -> JsonResponse:
     if response is None:
         raise exc
     return JsonResponse(response.data, status=response.status_code)
+
+
+def _only(method: str) -> Callable:
+    """Like require_http_methods, but a wrong method gets the JSON `{"detail"}` body every endpoint answers."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != method:
+                return JsonResponse({"detail": "Method Not Allowed"}, status=405, headers={"Allow": method})
+            return await view(request, *args, **kwargs)
+
+        return csrf_exempt(wrapper)
+
+    return decorate
 
 
 def _json_body(request: HttpRequest) -> dict:
@@ -111,8 +127,7 @@ def _canceller(run: Run) -> Callable[[], Awaitable[None]]:
     return cancel
 
 
-@csrf_exempt
-@require_POST
+@_only("POST")
 async def create_run_stream(request: HttpRequest, thread_id: str | None = None) -> HttpResponse:
     """POST /threads/{thread_id}/runs/stream and POST /runs/stream (stateless)."""
     try:
@@ -150,8 +165,7 @@ async def _not_found_stream() -> AsyncIterator[bytes]:
     yield sse.error_frame("HTTPException", "404: Run not found")
 
 
-@csrf_exempt
-@require_GET
+@_only("GET")
 async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | None = None) -> HttpResponse:
     """GET /threads/{thread_id}/runs/{run_id}/stream: replay after Last-Event-ID (if any), then the live tail."""
     try:
@@ -177,8 +191,7 @@ async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | No
     return _sse_response(body, headers)
 
 
-@csrf_exempt
-@require_GET
+@_only("GET")
 async def join_thread_stream(request: HttpRequest, thread_id: str) -> HttpResponse:
     """GET /threads/{thread_id}/stream: every current and future run of the thread; events always carry ids."""
     try:

@@ -128,3 +128,9 @@ def test_thread_stream_rejects_unknown_modes(http):
     response = http.get(f"/threads/{new_thread(http)}/stream", params={"stream_modes": "values"})
     assert response.status_code == 422
     assert response.json() == {"detail": "Invalid stream mode: values"}
+
+
+def test_wrong_method_is_a_json_405(http):
+    response = http.get(f"/threads/{new_thread(http)}/runs/stream")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
