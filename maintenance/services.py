@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import logging
 
+from agentplatform.graphs import get_registry
 from threads.services import thread_sweep_expired
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_SWEEP_LIMIT = 10_000  # the official default of checkpointer.ttl.sweep_limit
 
-def threads_sweep_expired(*, batch: int = 100, max_batches: int = 50) -> int:
-    """Sweep expired threads in batches (short transactions) until none is left or this run's budget is spent."""
+
+def _sweep_limit() -> int:
+    ttl = get_registry().config.checkpointer.get("ttl") or {}
+    limit = ttl.get("sweep_limit")
+    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_SWEEP_LIMIT
+
+
+def threads_sweep_expired(*, batch: int = 100, limit: int | None = None) -> int:
+    """Sweep expired threads in batches (short transactions) until none is left or `limit` (sweep_limit) is reached."""
+    limit = limit or _sweep_limit()
     swept = 0
-    for _ in range(max_batches):
-        done = thread_sweep_expired(limit=batch)
+    while swept < limit:
+        wanted = min(batch, limit - swept)
+        done = thread_sweep_expired(limit=wanted)
         swept += done
-        if done < batch:
+        if done < wanted:
             break
     if swept:
         logger.info("thread TTL sweep handled %d expired threads", swept)

@@ -27,3 +27,11 @@ def test_sweep_works_through_every_batch_and_spares_live_and_busy_threads():
     assert not Thread.objects.filter(thread_id__in=[t.thread_id for t in expired]).exists()
     assert Thread.objects.filter(thread_id__in=[busy.thread_id, live.thread_id, never.thread_id]).count() == 3
     assert threads_sweep_expired(batch=2) == 0
+
+
+def test_sweep_stops_at_its_limit():
+    past = timezone.now() - timezone.timedelta(minutes=1)
+    for _ in range(3):
+        Thread.objects.create(expires_at=past, ttl_minutes=1, ttl_strategy="delete")
+    assert threads_sweep_expired(batch=2, limit=2) == 2
+    assert threads_sweep_expired(batch=2, limit=2) == 1
