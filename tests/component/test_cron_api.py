@@ -169,3 +169,16 @@ def test_search_refuses_graph_name_unknown_sort_and_select(api):
     assert post(api, "/runs/crons/search", {"assistant_id": "echo"}).status_code == 422
     assert post(api, "/runs/crons/search", {"sort_by": "schedule"}).status_code == 422
     assert post(api, "/runs/crons/search", {"select": ["nope"]}).status_code == 422
+
+
+def test_deleting_the_thread_or_the_assistant_deletes_its_crons(api):
+    thread = Thread.objects.create()
+    body = {"assistant_id": "echo", "schedule": "* * * * *"}
+    on_thread = post(api, f"/threads/{thread.thread_id}/runs/crons", body).json()["cron_id"]
+    assert api.delete(f"/threads/{thread.thread_id}").status_code == 204
+    assert api.get(f"/runs/crons/{on_thread}").status_code == 404
+
+    assistant = post(api, "/assistants", {"graph_id": "echo"}).json()["assistant_id"]
+    stateless = create(api, assistant_id=assistant).json()["cron_id"]
+    assert api.delete(f"/assistants/{assistant}").status_code == 204
+    assert api.get(f"/runs/crons/{stateless}").status_code == 404
