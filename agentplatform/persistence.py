@@ -171,9 +171,16 @@ def store_for_sync() -> PostgresStore:
         with _SyncStoreState.lock:
             if _SyncStoreState.store is None:
                 pool = _sync_pool("store-sync")
-                store = PlatformPostgresStore(pool, index=_store_index(), ttl=store_ttl_config())
-                # Idempotent; creates the vector tables when an index was configured after the first migrate.
-                store.setup()
+                try:
+                    store = PlatformPostgresStore(pool, index=_store_index(), ttl=store_ttl_config())
+                    if store.index_config:
+                        with pool.connection() as conn:
+                            require_pgvector(conn)
+                    # Idempotent; creates the vector tables when an index was configured after the first migrate.
+                    store.setup()
+                except BaseException:
+                    pool.close()
+                    raise
                 _SyncStoreState.pool, _SyncStoreState.store = pool, store
     return _SyncStoreState.store
 
@@ -195,12 +202,26 @@ async def store_for_async() -> AsyncPostgresStore:
     found = _async_stores.get(key)
     if found is None:
         pool = await _async_pool("store-async")
-        store = PlatformAsyncPostgresStore(pool, index=_store_index(), ttl=store_ttl_config())
-        await store.setup()
+        try:
+            store = await _async_store_on(pool)
+        except BaseException:
+            await pool.close()
+            raise
         found = _async_stores.setdefault(key, (pool, store))
         if found[0] is not pool:
             await pool.close()
     return found[1]
+
+
+async def _async_store_on(pool: AsyncConnectionPool) -> AsyncPostgresStore:
+    store = PlatformAsyncPostgresStore(pool, index=_store_index(), ttl=store_ttl_config())
+    if store.index_config:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(_PGVECTOR_QUERY)
+            if await cursor.fetchone() is None:
+                raise ConfigError(PGVECTOR_MISSING)
+    await store.setup()
+    return store
 
 
 async def close_async_store() -> None:
@@ -220,9 +241,11 @@ def setup_store_tables(conninfo: str) -> None:
         PlatformPostgresStore(conn, index=index, ttl=store_ttl_config()).setup()
 
 
+_PGVECTOR_QUERY = "SELECT 1 AS ok FROM pg_available_extensions WHERE name = 'vector'"
+
+
 def pgvector_available(conn: psycopg.Connection) -> bool:
-    row = conn.execute("SELECT 1 AS ok FROM pg_available_extensions WHERE name = 'vector'").fetchone()
-    return row is not None
+    return conn.execute(_PGVECTOR_QUERY).fetchone() is not None
 
 
 def require_pgvector(conn: psycopg.Connection) -> None:
