@@ -84,6 +84,14 @@ def sync_checkpointer() -> PostgresSaver:
     return _SyncState.saver
 
 
+def close_sync_checkpointer() -> None:
+    """Close this process's checkpointer pool (tests drop their database afterwards)."""
+    with _SyncState.lock:
+        pool, _SyncState.pool, _SyncState.saver = _SyncState.pool, None, None
+    if pool is not None:
+        pool.close()
+
+
 _async_savers: dict[int, tuple[AsyncConnectionPool, AsyncPostgresSaver]] = {}
 
 

@@ -42,3 +42,13 @@ def aclient(stack):
     from langgraph_sdk import get_client
 
     return get_client(url=stack.url)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Close the store and checkpointer pools before pytest-django drops the test database."""
+    yield
+    from agentplatform.persistence import close_sync_checkpointer, close_sync_store
+
+    close_sync_store()
+    close_sync_checkpointer()

@@ -6,17 +6,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from agentplatform.persistence import close_sync_store
 from store import selectors, services
 from store.models import StoreItem
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_store_pool():
-    yield
-    close_sync_store()
 
 
 @pytest.fixture

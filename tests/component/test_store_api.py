@@ -5,15 +5,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from agentplatform.persistence import close_sync_store
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_store_pool():
-    yield
-    close_sync_store()
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from agentplatform.persistence import close_sync_store, database_conninfo
+from agentplatform.persistence import database_conninfo
 from agentplatform.store_backend import PlatformPostgresStore, parse_store_ttl
 from store import selectors, services
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_store_pool():
-    yield
-    close_sync_store()
 
 
 @pytest.fixture
