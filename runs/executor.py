@@ -73,9 +73,11 @@ class RunControl:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def cancel(self, reason: str) -> None:
+        """Cancel once: a second cancel could interrupt the graph's own clean-up of the first."""
         with self._lock:
-            if self.reason is None:
-                self.reason = reason
+            if self.reason is not None:
+                return
+            self.reason = reason
             loop = self._loop
         if loop is not None:
             loop.call_soon_threadsafe(self._cancel_task)

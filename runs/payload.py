@@ -101,13 +101,13 @@ def _checkpoint(payload: dict) -> dict | None:
     return checkpoint or None
 
 
-def _command(payload: dict, *, stateless: bool, on_completion: str) -> dict | None:
+def _command(payload: dict, *, stateless: bool) -> dict | None:
     command = payload.get("command")
     if command is None:
         return None
     if not isinstance(command, dict):
         raise InvalidInput(f"command: {command!r} is not of type 'object'")
-    if command.get("resume") is not None and stateless and on_completion == "delete":
+    if command.get("resume") is not None and stateless:
         raise BadRequest("You must provide a thread_id when resuming.")
     return command
 
@@ -158,7 +158,7 @@ def parse_run_payload(payload: Any, *, stateless: bool) -> RunRequest:
     return RunRequest(
         assistant_ref=assistant_ref,
         input=payload.get("input"),
-        command=_command(payload, stateless=stateless, on_completion=on_completion),
+        command=_command(payload, stateless=stateless),
         config=config,
         context=context,
         metadata=metadata,

@@ -1,0 +1,98 @@
+"""Validation of run-create bodies (api-surface §1.3): defaults, official error wording, ignored unknown fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentplatform.errors import BadRequest, InvalidInput
+from runs.payload import parse_run_payload
+
+
+def parse(stateless: bool = False, **body):
+    return parse_run_payload({"assistant_id": "echo", **body}, stateless=stateless)
+
+
+def test_defaults_match_the_official_server():
+    request = parse()
+    assert request.stream_mode == ["values"]
+    assert request.multitask_strategy == "enqueue"
+    assert request.if_not_exists == "reject"
+    assert request.on_completion == "keep"
+    assert request.durability == "async"
+    assert request.after_seconds == 0
+
+
+def test_stateless_defaults_delete_and_create():
+    request = parse(stateless=True, if_not_exists="reject", checkpoint_id="00000000-0000-0000-0000-000000000001")
+    assert (request.on_completion, request.if_not_exists, request.checkpoint) == ("delete", "create", None)
+
+
+def test_unknown_fields_are_ignored_and_unknown_strategy_means_enqueue():
+    request = parse(strict_resume=True, langsmith_tracer={"project_name": "p"}, multitask_strategy="bogus")
+    assert request.multitask_strategy == "enqueue"
+
+
+def test_single_stream_mode_becomes_a_list_and_bad_one_is_422():
+    assert parse(stream_mode="updates").stream_mode == ["updates"]
+    with pytest.raises(InvalidInput, match="stream_mode"):
+        parse(stream_mode=["values", "nope"])
+
+
+def test_missing_assistant_is_422():
+    with pytest.raises(InvalidInput, match="assistant_id"):
+        parse_run_payload({"input": {}}, stateless=False)
+
+
+def test_context_mirrors_configurable_and_reserved_keys_are_stripped():
+    request = parse(config={"configurable": {"model": "x", "run_id": "spoof"}})
+    assert request.config["configurable"] == {"model": "x"}
+    assert request.context == {"model": "x"}
+    assert parse(context={"model": "y"}).config["configurable"] == {"model": "y"}
+
+
+def test_configurable_and_context_together_is_400():
+    with pytest.raises(BadRequest, match="Cannot specify both configurable and context"):
+        parse(config={"configurable": {"a": 1}}, context={"b": 1})
+
+
+def test_checkpoint_id_merges_into_checkpoint_and_must_be_a_uuid():
+    request = parse(checkpoint={"checkpoint_ns": ""}, checkpoint_id="1ef4a9b8-0000-6000-8000-000000000001")
+    assert request.checkpoint == {"checkpoint_ns": "", "checkpoint_id": "1ef4a9b8-0000-6000-8000-000000000001"}
+    with pytest.raises(InvalidInput, match="Invalid checkpoint ID"):
+        parse(checkpoint_id="nope")
+
+
+def test_checkpoint_during_false_means_exit_durability():
+    assert parse(checkpoint_during=False).durability == "exit"
+    with pytest.raises(InvalidInput, match="durability"):
+        parse(durability="sometimes")
+
+
+@pytest.mark.parametrize("value", [-1, "5", True, 10**9])
+def test_after_seconds_must_be_a_sane_number(value):
+    with pytest.raises(InvalidInput, match="after_seconds"):
+        parse(after_seconds=value)
+
+
+def test_interrupt_nodes_are_star_or_a_list_of_names():
+    assert parse(interrupt_before="*").interrupt_before == "*"
+    assert parse(interrupt_after=["a"]).interrupt_after == ["a"]
+    with pytest.raises(InvalidInput, match="interrupt_before"):
+        parse(interrupt_before="a")
+
+
+def test_resume_needs_a_real_thread():
+    with pytest.raises(BadRequest, match="You must provide a thread_id when resuming"):
+        parse(stateless=True, command={"resume": 1})
+    with pytest.raises(BadRequest, match="You must provide a thread_id when resuming"):
+        parse(stateless=True, on_completion="keep", command={"resume": 1})
+    assert parse(command={"resume": 1}).command == {"resume": 1}
+
+
+def test_metadata_reserved_keys_are_dropped():
+    assert parse(metadata={"thread_id": "x", "team": "a"}).metadata == {"team": "a"}
+
+
+def test_non_object_body_is_422():
+    with pytest.raises(InvalidInput):
+        parse_run_payload(["not", "an", "object"], stateless=False)
