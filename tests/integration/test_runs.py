@@ -273,3 +273,28 @@ def test_join_unknown_run_returns_error_body(client):
     thread = client.threads.create()
     result = client.runs.join(thread["thread_id"], "0193a0f0-0000-7000-8000-000000000001")
     assert result["__error__"]["message"] == "404: Run not found"
+
+
+def test_run_past_bg_job_timeout_ends_as_timeout(client, stack):
+    # Only a worker with a one-second run timeout may claim this run.
+    stack.stop("worker")
+    stack.start_worker("worker-timeout", extra_env={"BG_JOB_TIMEOUT_SECS": "1"})
+    try:
+        thread = client.threads.create()
+        result = client.runs.wait(thread["thread_id"], "sleepy", input={"seconds": 5, "steps": 1}, raise_error=False)
+        run = client.runs.list(thread["thread_id"])[0]
+    finally:
+        stack.stop("worker-timeout")
+        stack.start_worker("worker")
+    assert run["status"] == "timeout"
+    assert result["__error__"]["error"] == "TimeoutError"
+    assert client.threads.get(thread["thread_id"])["status"] == "error"
+
+
+def test_wait_with_on_disconnect_cancel_interrupts_the_run_when_the_client_leaves(client, stack):
+    thread = client.threads.create()
+    body = {"assistant_id": "sleepy", "input": {"seconds": 0.5, "steps": 40}, "on_disconnect": "cancel"}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{stack.url}/threads/{thread['thread_id']}/runs/wait", json=body, timeout=1.5)
+    run = client.runs.list(thread["thread_id"])[0]
+    assert wait_status(client, thread["thread_id"], run["run_id"])["status"] == "interrupted"
