@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from agentplatform import serde
 from runs.checkpoints import checkpoints_delete_for_run
+from runs.executor import Outcome
 from runs.models import Run
 from threads.models import Thread
 from threads.services import thread_refresh_from_state
@@ -116,20 +116,7 @@ def lease_release(lease: Lease) -> bool:
     )
 
 
-@dataclass
-class Ending:
-    """The terminal write of a run: its status/output and what the thread becomes."""
-
-    status: str  # a terminal run status, or "rollback"
-    output: Any = None
-    error: dict | None = None
-    values: Any = None
-    interrupts: dict | None = None
-    has_next: bool = False
-    state_read: bool = False
-
-
-def lease_finish(lease: Lease, ending: Ending, *, temporary: bool) -> bool:
+def lease_finish(lease: Lease, ending: Outcome, *, temporary: bool) -> bool:
     """Write the run's terminal status and its thread's state in one transaction; False if the lease is gone."""
     with transaction.atomic():
         _lock_thread(lease.thread_id)
@@ -149,7 +136,7 @@ def _delete_thread(thread_id: uuid.UUID) -> None:
         cursor.execute(f"DELETE FROM {THREADS} WHERE thread_id = %s", [thread_id])
 
 
-def _write_run_end(lease: Lease, ending: Ending) -> bool:
+def _write_run_end(lease: Lease, ending: Outcome) -> bool:
     if ending.status == "rollback":
         if not _fenced(lease).exists():
             return False
@@ -159,7 +146,7 @@ def _write_run_end(lease: Lease, ending: Ending) -> bool:
     now = timezone.now()
     updated = _fenced(lease).update(
         status=ending.status,
-        output=serde.to_jsonable(ending.output),
+        output=serde.to_jsonable(ending.result),
         error=ending.error,
         ended_at=now,
         updated_at=now,
@@ -169,7 +156,7 @@ def _write_run_end(lease: Lease, ending: Ending) -> bool:
     return bool(updated)
 
 
-def _write_thread_end(thread_id: uuid.UUID, ending: Ending) -> None:
+def _write_thread_end(thread_id: uuid.UUID, ending: Outcome) -> None:
     """api-surface §2.4: error / interrupted (checkpoint has next) / idle, overridden by busy."""
     busy = Run.objects.filter(thread_id=thread_id, status__in=Run.IN_FLIGHT).exists()
     failed = ending.status in (Run.Status.ERROR, Run.Status.TIMEOUT)
@@ -192,7 +179,7 @@ def _write_thread_end(thread_id: uuid.UUID, ending: Ending) -> None:
 def run_fail_unclaimed(*, run: Run, lease: Lease, message: str) -> bool:
     """End a claimed run as error without executing it (too many attempts)."""
     error = {"error": "RuntimeError", "message": message}
-    return lease_finish(lease, Ending("error", output={"__error__": error}, error=error), temporary=run.temporary)
+    return lease_finish(lease, Outcome("error", result={"__error__": error}, error=error), temporary=run.temporary)
 
 
 def next_pending_run_id(*, thread_id: uuid.UUID) -> uuid.UUID | None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from runs import doorbell, executor, leases, stream_control, worker_loop
 from runs.executor import Outcome, RunControl, RunSpec
-from runs.leases import Ending, Lease
+from runs.leases import Lease
 from runs.models import Run
 from runs.serializers import run_json
 from runs.webhooks import webhook_payload, webhook_send
@@ -108,16 +108,7 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
             logger.info("run %s released, it will be retried", run.run_id)
             doorbell.ring(run.run_id)
         return
-    ending = Ending(
-        outcome.status,
-        outcome.result,
-        outcome.error,
-        outcome.values,
-        outcome.interrupts,
-        outcome.has_next,
-        outcome.state_read,
-    )
-    if not leases.lease_finish(lease, ending, temporary=run.temporary):
+    if not leases.lease_finish(lease, outcome, temporary=run.temporary):
         logger.warning("run %s: lease lost before its end was written", run.run_id)
         return
     done_status = Run.Status.INTERRUPTED if outcome.status == "rollback" else outcome.status

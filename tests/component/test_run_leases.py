@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from runs import leases, sweeper
-from runs.leases import Ending, Lease
+from runs.executor import Outcome
+from runs.leases import Lease
 from runs.models import Run
 from threads.models import Thread
 
@@ -92,16 +93,16 @@ def test_finish_is_fenced_on_the_lease_token(thread):
     run = pending(thread)
     _, lease = leases.run_claim(run_id=run.run_id, owner="w")
     stale = Lease(lease.run_id, lease.thread_id, uuid.uuid4())
-    assert not leases.lease_finish(stale, Ending("success", output={"a": 1}), temporary=False)
+    assert not leases.lease_finish(stale, Outcome("success", result={"a": 1}), temporary=False)
     assert Run.objects.get(run_id=run.run_id).status == "running"
-    assert leases.lease_finish(lease, Ending("success", output={"a": 1}), temporary=False)
+    assert leases.lease_finish(lease, Outcome("success", result={"a": 1}), temporary=False)
     assert Run.objects.get(run_id=run.run_id).status == "success"
 
 
 def test_finish_sets_thread_status_from_the_ending(thread):
     run = pending(thread)
     _, lease = leases.run_claim(run_id=run.run_id, owner="w")
-    ending = Ending("success", values={"v": 1}, interrupts={"t": [{"id": "i", "value": 1}]}, has_next=True)
+    ending = Outcome("success", values={"v": 1}, interrupts={"t": [{"id": "i", "value": 1}]}, has_next=True)
     ending.state_read = True
     leases.lease_finish(lease, ending, temporary=False)
     thread.refresh_from_db()
@@ -117,7 +118,7 @@ def test_finish_keeps_thread_busy_while_another_run_waits(thread):
     pending(thread)
     _, lease = leases.run_claim(run_id=first.run_id, owner="w")
     error = {"error": "ValueError", "message": "x"}
-    leases.lease_finish(lease, Ending("error", error=error), temporary=False)
+    leases.lease_finish(lease, Outcome("error", error=error), temporary=False)
     thread.refresh_from_db()
     assert thread.status == "busy"
 
@@ -125,7 +126,7 @@ def test_finish_keeps_thread_busy_while_another_run_waits(thread):
 def test_finish_of_a_temporary_run_deletes_its_thread(thread):
     run = pending(thread, temporary=True)
     _, lease = leases.run_claim(run_id=run.run_id, owner="w")
-    assert leases.lease_finish(lease, Ending("success"), temporary=True)
+    assert leases.lease_finish(lease, Outcome("success"), temporary=True)
     assert not Thread.objects.filter(thread_id=thread.thread_id).exists()
 
 
