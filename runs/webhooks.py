@@ -141,6 +141,9 @@ def webhook_payload(run_json: dict, *, values: Any, error: dict | None, started_
 
 def webhook_send(url: str, payload: dict) -> None:
     """POST the payload once (no redirects, short timeout). Failures are logged, never raised."""
+    if (get_registry().config.http or {}).get("disable_webhooks"):
+        logger.info("webhooks are disabled (http.disable_webhooks); not calling %s", url)
+        return
     policy = webhook_policy()
     if policy.allowed_fields:
         payload = {k: v for k, v in payload.items() if k in policy.allowed_fields}
