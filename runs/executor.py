@@ -7,7 +7,6 @@ writes the Outcome back (fenced on its lease). Cancellation arrives through RunC
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from agentplatform.graphs import get_registry
 from agentplatform.persistence import async_checkpointer, store_for_async
 from agentplatform.redis_clients import async_redis
 from runs.stream_events import requested, stream_graph
-from threads.state import command_from_json
+from threads.state import command_from_json, interrupt_to_dict, interrupts_by_task
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +123,28 @@ class _GraphWithContext:
         return self._graph.astream(*args, context=self._context, **kwargs)
 
 
+class _RunLog:
+    """Appends to the run's stream log. Best effort: Postgres has the run's ending even if Redis is away."""
+
+    def __init__(self, run_id: UUID) -> None:
+        self.redis = async_redis()
+        self.key = stream_log.run_stream_key(run_id)
+        self.failed = False
+
+    async def publish(self, event: str, data: Any) -> None:
+        try:
+            await stream_log.append(self.redis, self.key, event, data)
+        except Exception:
+            if not self.failed:  # one warning per attempt, not one per token
+                logger.warning("cannot append to the stream log %s", self.key, exc_info=True)
+            self.failed = True
+
+
 class _Attempt:
     """The mutable record of what the graph emitted so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: RunSpec) -> None:
+        self.log = _RunLog(spec.run_id)
         self.last_values: Any = None
         self.interrupts: list = []
 
@@ -135,7 +152,7 @@ class _Attempt:
         if event != "values":
             return
         if isinstance(chunk, dict) and "__interrupt__" in chunk:
-            self.interrupts.extend(serde.to_jsonable(chunk["__interrupt__"]))
+            self.interrupts.extend(serde.to_jsonable([interrupt_to_dict(i) for i in chunk["__interrupt__"]]))
             rest = {k: v for k, v in chunk.items() if k != "__interrupt__"}
             if rest:
                 self.last_values = rest
@@ -152,28 +169,26 @@ class _Attempt:
 
 async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     """Run one attempt to its end. Never raises: every ending is described by the Outcome."""
-    redis = async_redis()
-    key = stream_log.run_stream_key(spec.run_id)
-    await stream_log.append(redis, key, "metadata", {"run_id": str(spec.run_id), "attempt": spec.attempt})
+    attempt = _Attempt(spec)
+    await attempt.log.publish("metadata", {"run_id": str(spec.run_id), "attempt": spec.attempt})
     config = graph_config(spec)
-    checkpointer = None if spec.temporary else await async_checkpointer()
-    attempt = _Attempt()
     try:
+        checkpointer = None if spec.temporary else await async_checkpointer()
         async with get_registry().agraph(
             spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
         ) as graph:
-            outcome = await _drive(spec, control, graph, config, attempt, redis, key)
+            outcome = await _drive(spec, control, graph, config, attempt)
             if checkpointer is None or outcome.status in ("rollback", "lease_lost", "release"):
                 return outcome
             if not _state_known_from_stream(spec, attempt, outcome):
                 await _read_thread_state(graph, config, outcome)
             return outcome
     except Exception as exc:  # noqa: BLE001 - building the graph failed; report it like a graph error
-        return await _failed(exc, attempt, redis, key)
+        return await _failed(exc, attempt)
 
 
-async def _drive(spec, control, graph, config, attempt, redis, key) -> Outcome:
-    task = asyncio.create_task(_consume(spec, graph, config, attempt, redis, key))
+async def _drive(spec: RunSpec, control: RunControl, graph: Any, config: dict, attempt: _Attempt) -> Outcome:
+    task = asyncio.create_task(_consume(spec, graph, config, attempt))
     control.attach(task)
     done, _ = await asyncio.wait({task}, timeout=settings.BG_JOB_TIMEOUT_SECS)
     if not done:
@@ -181,13 +196,13 @@ async def _drive(spec, control, graph, config, attempt, redis, key) -> Outcome:
     try:
         await task
     except asyncio.CancelledError:
-        return await _cancelled(control.reason or "release", attempt, redis, key)
+        return await _cancelled(control.reason or "release", attempt)
     except Exception as exc:  # noqa: BLE001 - any graph failure ends the run as error (or is retried)
-        return await _failed(exc, attempt, redis, key)
+        return await _failed(exc, attempt)
     return Outcome("success", result=attempt.result())
 
 
-async def _consume(spec: RunSpec, graph, config: dict, attempt: _Attempt, redis, key: str) -> None:
+async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -> None:
     kwargs = spec.kwargs
     modes = kwargs.get("stream_mode") or ["values"]
     context = kwargs.get("context") or None
@@ -204,33 +219,28 @@ async def _consume(spec: RunSpec, graph, config: dict, attempt: _Attempt, redis,
     async for event, chunk in events:
         attempt.observe(event, chunk)
         if requested(event, modes):
-            await stream_log.append(redis, key, event, serde.dumps(chunk))
+            await attempt.log.publish(event, serde.dumps(chunk))
 
 
-async def _cancelled(reason: str, attempt: _Attempt, redis, key: str) -> Outcome:
+async def _cancelled(reason: str, attempt: _Attempt) -> Outcome:
     if reason == "timeout":
         error = {"error": "TimeoutError", "message": f"Run timed out after {settings.BG_JOB_TIMEOUT_SECS:g} seconds."}
-        await _publish_error(redis, key, error)
+        # Published before the status is written, so raw SSE clients see it even if that write fails.
+        await attempt.log.publish("error", error)
         return Outcome("timeout", result={"__error__": error}, error=error)
     if reason in ("interrupt", "rollback", "lease_lost"):
         return Outcome("interrupted" if reason == "interrupt" else reason, result=attempt.result())
     return Outcome("release")
 
 
-async def _failed(exc: Exception, attempt: _Attempt, redis, key: str) -> Outcome:
+async def _failed(exc: Exception, attempt: _Attempt) -> Outcome:
     if isinstance(exc, RETRIABLE_ERRORS):
         logger.warning("run attempt failed on infrastructure, will retry: %r", exc)
         return Outcome("release")
     logger.info("run failed: %r", exc, exc_info=exc)
     error = error_payload(exc)
-    await _publish_error(redis, key, error)
+    await attempt.log.publish("error", error)
     return Outcome("error", result={"__error__": error}, error=error)
-
-
-async def _publish_error(redis, key: str, error: dict) -> None:
-    # Published before the status is written, so raw SSE clients see it even if that write fails.
-    with contextlib.suppress(Exception):
-        await stream_log.append(redis, key, "error", error)
 
 
 def _state_known_from_stream(spec: RunSpec, attempt: _Attempt, outcome: Outcome) -> bool:
@@ -258,5 +268,8 @@ async def _read_thread_state(graph, config: dict, outcome: Outcome) -> None:
         return
     outcome.values = serde.to_jsonable(state.values)
     outcome.has_next = bool(state.next)
-    outcome.interrupts = {task.id: serde.to_jsonable(list(task.interrupts)) for task in state.tasks if task.interrupts}
+    if outcome.status == "success" and outcome.result == {}:
+        # A retried attempt that found its graph already finished streams nothing: answer with the state.
+        outcome.result = outcome.values
+    outcome.interrupts = interrupts_by_task(state)
     outcome.state_read = True

@@ -46,7 +46,12 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
     spec = RunSpec(run.run_id, run.thread_id, run.assistant_id, run.attempt, run.kwargs, run.temporary)
     control = RunControl()
     future = worker_loop.submit(executor.execute(spec, control))
-    outcome = _supervise(lease, future, control)
+    try:
+        outcome = _supervise(lease, future, control)
+    except Exception as exc:  # a bug, not a graph error (execute() reports those): still end the run cleanly
+        logger.exception("run %s: the executor failed", run.run_id)
+        error = executor.error_payload(exc)
+        outcome = Outcome(Run.Status.ERROR, result={"__error__": error}, error=error)
     _conclude(run, lease, outcome)
 
 
