@@ -174,6 +174,7 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     config = graph_config(spec)
     try:
         checkpointer = None if spec.temporary else await async_checkpointer()
+        await _resume_own_checkpoints(spec, config, checkpointer)
         async with get_registry().agraph(
             spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
         ) as graph:
@@ -185,6 +186,22 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
             return outcome
     except Exception as exc:  # noqa: BLE001 - building the graph failed; report it like a graph error
         return await _failed(exc, attempt)
+
+
+_CHECKPOINT_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
+
+
+async def _resume_own_checkpoints(spec: RunSpec, config: dict, checkpointer: Any) -> None:
+    """A retried fork (run from a checkpoint_id) continues from the checkpoints it already wrote, not the fork point."""
+    if spec.attempt == 1 or checkpointer is None or "checkpoint_id" not in config["configurable"]:
+        return
+    own = checkpointer.alist(
+        {"configurable": {"thread_id": str(spec.thread_id)}}, filter={"run_id": str(spec.run_id)}, limit=1
+    )
+    async for _ in own:
+        for key in _CHECKPOINT_KEYS:
+            config["configurable"].pop(key, None)
+        return
 
 
 async def _drive(spec: RunSpec, control: RunControl, graph: Any, config: dict, attempt: _Attempt) -> Outcome:
@@ -258,9 +275,7 @@ def _state_known_from_stream(spec: RunSpec, attempt: _Attempt, outcome: Outcome)
 
 async def _read_thread_state(graph, config: dict, outcome: Outcome) -> None:
     """The thread's values and interrupts after the attempt, from its latest checkpoint."""
-    configurable = {
-        k: v for k, v in config["configurable"].items() if k not in ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
-    }
+    configurable = {k: v for k, v in config["configurable"].items() if k not in _CHECKPOINT_KEYS}
     try:
         state = await graph.aget_state({**config, "configurable": configurable})
     except Exception:

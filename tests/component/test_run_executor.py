@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from agentplatform import stream_log
-from agentplatform.persistence import close_async_checkpointer, close_async_store
+from agentplatform.persistence import close_async_checkpointer, close_async_store, sync_checkpointer
 from agentplatform.redis_clients import sync_redis
 from runs import executor, worker_loop
 from runs.executor import RunControl, RunSpec
@@ -123,3 +123,32 @@ def test_retried_attempt_with_the_same_run_id_resumes_instead_of_restarting():
     assert outcome.values["steps"] == 8
     assert len(outcome.values["done"]) == 8
     assert [e for e, _ in logged_events(retry)].count("metadata") == 2
+
+
+def test_retried_fork_continues_its_own_branch_instead_of_forking_again():
+    base = spec("sleepy", {"seconds": 0, "steps": 2})
+    execute(base)
+    saver = sync_checkpointer()
+    fork_point = next(saver.list({"configurable": {"thread_id": str(base.thread_id)}}, limit=1)).config
+    fork_id = fork_point["configurable"]["checkpoint_id"]
+    run_id = uuid.uuid4()
+    configurable = {
+        **base.kwargs["config"]["configurable"],
+        "run_id": str(run_id),
+        "checkpoint_id": fork_id,
+        "checkpoint_ns": "",
+    }
+    kwargs = {**base.kwargs, "input": {"seconds": 0.2, "steps": 8}, "durability": "sync"}
+    kwargs["config"] = {"configurable": configurable}
+    fork = RunSpec(run_id, base.thread_id, base.assistant_id, 1, kwargs)
+    control = RunControl()
+    threading.Timer(0.5, control.cancel, args=("shutdown",)).start()
+    assert execute(fork, control).status == "release"
+    outcome = execute(RunSpec(run_id, base.thread_id, base.assistant_id, 2, kwargs))
+    assert outcome.status == "success"
+    assert len(outcome.values["done"]) == 8
+    own = list(saver.list({"configurable": {"thread_id": str(base.thread_id)}}, filter={"run_id": str(run_id)}))
+    children_of_fork_point = [
+        c for c in own if (c.parent_config or {}).get("configurable", {}).get("checkpoint_id") == fork_id
+    ]
+    assert len(children_of_fork_point) == 1, "the retry must not start a second branch at the fork point"
