@@ -176,10 +176,15 @@ def _write_thread_end(thread_id: uuid.UUID, ending: Outcome) -> None:
         )
 
 
-def run_fail_unclaimed(*, run: Run, lease: Lease, message: str) -> bool:
-    """End a claimed run as error without executing it (too many attempts)."""
+def lease_fail_exhausted(lease: Lease, *, attempt: int, temporary: bool) -> dict | None:
+    """End a run as error because its workers kept dying (BG_JOB_MAX_RETRIES). Returns the error, or None."""
+    message = (
+        f"Run {lease.run_id} exceeded max attempts ({settings.BG_JOB_MAX_RETRIES}): its worker stopped without "
+        f"finishing it {attempt} times. Check for OOM kills, worker restarts, or graphs that block the event loop."
+    )
     error = {"error": "RuntimeError", "message": message}
-    return lease_finish(lease, Outcome("error", result={"__error__": error}, error=error), temporary=run.temporary)
+    finished = lease_finish(lease, Outcome("error", result={"__error__": error}, error=error), temporary=temporary)
+    return error if finished else None
 
 
 def next_pending_run_id(*, thread_id: uuid.UUID) -> uuid.UUID | None:

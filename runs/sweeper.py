@@ -1,7 +1,7 @@
 """The sweeper (Celery beat, every BG_JOB_HEARTBEAT/2): recovers runs whose worker or doorbell was lost.
 
-1. A running run whose lease expired (its worker died or lost the database) goes back to pending and is
-   rung again; the next claim resumes it from its last checkpoint, or fails it past BG_JOB_MAX_RETRIES.
+1. A running run whose lease expired (its worker died or lost the database) goes back to pending and is rung
+   again; the next claim resumes it from its last checkpoint. Past BG_JOB_MAX_RETRIES attempts it fails instead.
 2. The oldest available pending run of a thread with nothing running, whose doorbell was sent more than
    PENDING_RUN_RESEND_SECS ago, is rung again (lost Celery message, Redis restart, delayed run now due).
 """
@@ -12,21 +12,14 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
-from runs import doorbell
+from runs import doorbell, leases, stream_control
 from runs.models import Run
 
 logger = logging.getLogger(__name__)
 RUNS = Run._meta.db_table
 BATCH = 1000
-
-_REQUEUE_EXPIRED_SQL = f"""
-UPDATE {RUNS} SET status = 'pending', lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL,
-       enqueued_at = now(), updated_at = now()
- WHERE run_id IN (SELECT run_id FROM {RUNS} WHERE status = 'running' AND lease_expires_at < now()
-                  LIMIT {BATCH} FOR UPDATE SKIP LOCKED)
-RETURNING run_id
-"""
 
 _RESEND_PENDING_SQL = f"""
 UPDATE {RUNS} SET enqueued_at = now()
@@ -41,21 +34,64 @@ RETURNING run_id
 """
 
 
-def _ids(sql: str, params: list) -> list:
+def _expired() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT run_id, thread_id, lease_token, attempt, temporary FROM {RUNS}"
+            f" WHERE status = 'running' AND lease_expires_at < now() LIMIT {BATCH}"
+        )
+        return cursor.fetchall()
+
+
+def _requeue(lease: leases.Lease) -> bool:
+    # Fenced on the expired token: a worker that renewed or finished meanwhile keeps its run.
+    now = timezone.now()
+    return bool(
+        Run.objects.filter(run_id=lease.run_id, lease_token=lease.token, status=Run.Status.RUNNING).update(
+            status=Run.Status.PENDING,
+            lease_token=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            enqueued_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _fail(lease: leases.Lease, attempt: int, temporary: bool) -> bool:
+    error = leases.lease_fail_exhausted(lease, attempt=attempt, temporary=temporary)
+    if error is not None:
+        stream_control.finish_sync(lease.run_id, Run.Status.ERROR, {"__error__": error}, error=error)
+    return error is not None
+
+
+def _recover_expired() -> int:
+    recovered = 0
+    for run_id, thread_id, token, attempt, temporary in _expired():
+        lease = leases.Lease(run_id, thread_id, token)
+        if attempt >= settings.BG_JOB_MAX_RETRIES:
+            if _fail(lease, attempt, temporary):
+                logger.error("run %s failed after %s attempts", run_id, attempt)
+                recovered += 1
+        elif _requeue(lease):
+            logger.warning("run %s: lease expired during attempt %s, re-queued", run_id, attempt)
+            doorbell.ring(run_id)
+            recovered += 1
+    return recovered
+
+
+def _resend_pending() -> list:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_RESEND_PENDING_SQL, [settings.PENDING_RUN_RESEND_SECS])
         return [row[0] for row in cursor.fetchall()]
 
 
 def run_sweep() -> dict[str, int]:
-    """One sweep; returns how many runs were re-queued and re-rung."""
-    expired = _ids(_REQUEUE_EXPIRED_SQL, [])
-    for run_id in expired:
-        logger.warning("run %s: lease expired, re-queued", run_id)
-        doorbell.ring(run_id)
-    resent = _ids(_RESEND_PENDING_SQL, [settings.PENDING_RUN_RESEND_SECS])
+    """One sweep; returns how many expired runs were recovered and how many pending runs were re-rung."""
+    recovered = _recover_expired()
+    resent = _resend_pending()
     for run_id in resent:
         doorbell.ring(run_id)
     if resent:
         logger.info("re-rang %d pending runs", len(resent))
-    return {"requeued": len(expired), "resent": len(resent)}
+    return {"requeued": recovered, "resent": len(resent)}

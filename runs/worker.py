@@ -56,12 +56,8 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
 
 
 def _fail_too_many_attempts(run: Run, lease: Lease) -> None:
-    message = (
-        f"Run {run.run_id} exceeded max attempts ({settings.BG_JOB_MAX_RETRIES}). Its worker stopped without "
-        "finishing it each time: check for OOM kills, worker restarts, or graphs that block the event loop."
-    )
-    if leases.run_fail_unclaimed(run=run, lease=lease, message=message):
-        error = {"error": "RuntimeError", "message": message}
+    error = leases.lease_fail_exhausted(lease, attempt=run.attempt - 1, temporary=run.temporary)
+    if error is not None:
         stream_control.finish_sync(run.run_id, Run.Status.ERROR, {"__error__": error}, error=error)
         _ring_next(lease.thread_id)
 

@@ -172,3 +172,16 @@ def test_too_many_attempts_fail_the_run_with_a_clear_error(thread, monkeypatch, 
     assert "exceeded max attempts" in failed.error["message"]
     thread.refresh_from_db()
     assert thread.status == "error"
+
+
+def test_sweeper_fails_an_expired_run_on_its_last_attempt(thread, monkeypatch, settings):
+    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    run = pending(thread, attempt=settings.BG_JOB_MAX_RETRIES - 1)
+    leases.run_claim(run_id=run.run_id, owner="w")
+    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    sweeper.run_sweep()
+    failed = Run.objects.get(run_id=run.run_id)
+    assert failed.status == "error"
+    assert "exceeded max attempts" in failed.error["message"]
+    thread.refresh_from_db()
+    assert thread.status == "error"
