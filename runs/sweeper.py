@@ -2,6 +2,8 @@
 
 1. A running run whose lease expired (its worker died or lost the database) goes back to pending and is rung
    again; the next claim resumes it from its last checkpoint. Past BG_JOB_MAX_RETRIES attempts it fails instead.
+   A grace of BG_JOB_HEARTBEAT/2 after expiry lets a worker that is alive but cut off notice its lost lease (it
+   renews every BG_JOB_HEARTBEAT/4) and stop its graph before another attempt starts.
 2. The oldest available pending run of a thread with nothing running, whose doorbell was sent more than
    PENDING_RUN_RESEND_SECS ago, is rung again (lost Celery message, Redis restart, delayed run now due).
 """
@@ -38,7 +40,8 @@ def _expired() -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT run_id, thread_id, lease_token, attempt, temporary FROM {RUNS}"
-            f" WHERE status = 'running' AND lease_expires_at < now() LIMIT {BATCH}"
+            f" WHERE status = 'running' AND lease_expires_at < now() - make_interval(secs => %s) LIMIT {BATCH}",
+            [settings.BG_JOB_HEARTBEAT / 2],
         )
         return cursor.fetchall()
 

@@ -138,10 +138,18 @@ def test_release_puts_the_run_back_to_pending(thread):
     assert (released.status, released.lease_token, released.attempt) == ("pending", None, 1)
 
 
+def test_sweeper_leaves_a_just_expired_lease_to_its_worker_for_a_grace_period(thread, rung):
+    run = pending(thread)
+    leases.run_claim(run_id=run.run_id, owner="w")
+    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(milliseconds=10))
+    assert sweeper.run_sweep()["requeued"] == 0
+    assert Run.objects.get(run_id=run.run_id).status == "running"
+
+
 def test_sweeper_requeues_expired_leases_and_rings_them(thread, rung):
     run = pending(thread)
     leases.run_claim(run_id=run.run_id, owner="w")
-    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(hours=1))
     result = sweeper.run_sweep()
     assert result["requeued"] == 1
     swept = Run.objects.get(run_id=run.run_id)
@@ -178,7 +186,7 @@ def test_sweeper_fails_an_expired_run_on_its_last_attempt(thread, monkeypatch, s
     monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
     run = pending(thread, attempt=settings.BG_JOB_MAX_RETRIES - 1)
     leases.run_claim(run_id=run.run_id, owner="w")
-    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(hours=1))
     sweeper.run_sweep()
     failed = Run.objects.get(run_id=run.run_id)
     assert failed.status == "error"
