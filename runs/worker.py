@@ -11,9 +11,10 @@ import socket
 import threading
 import time
 import uuid
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from runs import doorbell, executor, leases, stream_control, worker_loop
@@ -105,11 +106,11 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
         logger.warning("run %s: lease lost, another attempt owns it now", run.run_id)
         return
     if outcome.status == "release":
-        if leases.lease_release(lease):
+        if _retrying_db(leases.lease_release, lease):
             logger.info("run %s released, it will be retried", run.run_id)
             doorbell.ring(run.run_id)
         return
-    if not leases.lease_finish(lease, outcome, temporary=run.temporary):
+    if not _retrying_db(leases.lease_finish, lease, outcome, temporary=run.temporary):
         logger.warning("run %s: lease lost before its end was written", run.run_id)
         return
     done_status = Run.Status.INTERRUPTED if outcome.status == "rollback" else outcome.status
@@ -118,6 +119,23 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
     _send_webhook(run, outcome)
     if not run.temporary:  # a temporary thread is gone, and had no other runs
         _ring_next(lease.thread_id)
+
+
+def _retrying_db(write, *args: Any, **kwargs: Any) -> Any:
+    """A run's last write survives a short database outage (restart, failover); past that the lease expires and
+    the sweeper takes over."""
+    delay = 0.5
+    deadline = time.monotonic() + settings.BG_JOB_HEARTBEAT
+    while True:
+        try:
+            return write(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("database unavailable while ending a run, retrying in %.1fs", delay)
+            close_old_connections()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _send_webhook(run: Run, outcome: Outcome) -> None:
