@@ -136,18 +136,23 @@ def _result_response(run_id, headers: dict, on_abandon=None) -> StreamingHttpRes
     return response
 
 
+def _canceller(thread_id, run_id):
+    """What to do when the client of a blocking request leaves: interrupt the run (on_disconnect=cancel)."""
+
+    async def cancel() -> None:
+        await sync_to_async(_released(services.run_cancel_quietly))(thread_id=thread_id, run_id=run_id)
+
+    return cancel
+
+
 async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpResponse:
     if request.method != "POST":
         return json_error(405, f'Method "{request.method}" not allowed.')
     payload = _json_body(request)
     run = await sync_to_async(_released(services.run_create))(thread_id=thread_id, payload=payload)
     path = _run_path(run)
-    on_abandon = None
-    if isinstance(payload, dict) and payload.get("on_disconnect") == "cancel":
-
-        async def on_abandon() -> None:
-            await sync_to_async(services.run_cancel_quietly)(thread_id=run.thread_id, run_id=run.run_id)
-
+    cancel = isinstance(payload, dict) and payload.get("on_disconnect") == "cancel"
+    on_abandon = _canceller(run.thread_id, run.run_id) if cancel else None
     headers = {"Location": f"{path}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
     return _result_response(run.run_id, headers, on_abandon)
 
@@ -171,13 +176,8 @@ async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpRes
     if not exists:
         # The official server answers an unknown run with a 200 error body, which the SDK raises.
         return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
-    on_abandon = None
-    if request.GET.get("cancel_on_disconnect", "").lower() in ("1", "true", "yes"):
-
-        async def on_abandon() -> None:
-            await sync_to_async(services.run_cancel_quietly)(thread_id=thread_pk, run_id=run_pk)
-
-    return _result_response(run_pk, {}, on_abandon)
+    cancel = request.GET.get("cancel_on_disconnect", "").lower() in ("1", "true", "yes")
+    return _result_response(run_pk, {}, _canceller(thread_pk, run_pk) if cancel else None)
 
 
 @_async_api
