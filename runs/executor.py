@@ -113,16 +113,6 @@ def graph_input(kwargs: dict) -> Any:
     return command_from_json(command) if command else kwargs.get("input")
 
 
-class _GraphWithContext:
-    """Passes the run's static context to astream (stream_graph forwards only the config)."""
-
-    def __init__(self, graph: Any, context: dict) -> None:
-        self._graph, self._context = graph, context
-
-    def astream(self, *args: Any, **kwargs: Any) -> Any:
-        return self._graph.astream(*args, context=self._context, **kwargs)
-
-
 class _RunLog:
     """Appends to the run's stream log. Best effort: Postgres has the run's ending even if Redis is away."""
 
@@ -222,9 +212,8 @@ async def _drive(spec: RunSpec, control: RunControl, graph: Any, config: dict, a
 async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -> None:
     kwargs = spec.kwargs
     modes = kwargs.get("stream_mode") or ["values"]
-    context = kwargs.get("context") or None
     events = stream_graph(
-        _GraphWithContext(graph, context) if context else graph,
+        graph,
         graph_input(kwargs),
         config,
         stream_modes=modes,
@@ -232,6 +221,7 @@ async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -
         interrupt_before=kwargs.get("interrupt_before"),
         interrupt_after=kwargs.get("interrupt_after"),
         durability=kwargs.get("durability"),
+        context=kwargs.get("context") or None,
     )
     async for event, chunk in events:
         attempt.observe(event, chunk)

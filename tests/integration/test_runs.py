@@ -298,3 +298,10 @@ def test_wait_with_on_disconnect_cancel_interrupts_the_run_when_the_client_leave
         httpx.post(f"{stack.url}/threads/{thread['thread_id']}/runs/wait", json=body, timeout=1.5)
     run = client.runs.list(thread["thread_id"])[0]
     assert wait_status(client, thread["thread_id"], run["run_id"])["status"] == "interrupted"
+
+
+def test_factory_graph_gets_the_runs_configurable_or_context(client):
+    thread = client.threads.create()
+    by_config = client.runs.wait(thread["thread_id"], "factory", input={}, config={"configurable": {"greeting": "a"}})
+    by_context = client.runs.wait(thread["thread_id"], "factory", input={}, context={"greeting": "b"})
+    assert (by_config["value"], by_context["value"]) == ("a", "b")
