@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agentplatform import serde
 from agentplatform.errors import ApplicationError, InvalidInput, json_error
 from agentplatform.ids import parse_uuid
 from runs import selectors, services, waiting
@@ -128,9 +129,13 @@ def _json_body(request: HttpRequest) -> Any:
         raise InvalidInput("Invalid JSON in request body") from None
 
 
-def _result_response(run_id, headers: dict, on_abandon=None) -> StreamingHttpResponse:
-    body = waiting.result_body(run_id, on_abandon=on_abandon)
-    response = StreamingHttpResponse(body, content_type="application/json")
+async def _result_response(run_id, headers: dict, on_abandon=None) -> HttpResponse:
+    waiter, done = await waiting.first_wait(run_id, on_abandon=on_abandon)
+    if done:
+        response = HttpResponse(serde.dumps(waiter.result()), content_type="application/json")
+    else:
+        body = waiting.result_body(waiter, on_abandon=on_abandon)
+        response = StreamingHttpResponse(body, content_type="application/json")
     for name, value in headers.items():
         response[name] = value
     return response
@@ -140,7 +145,9 @@ def _canceller(thread_id, run_id):
     """What to do when the client of a blocking request leaves: interrupt the run (on_disconnect=cancel)."""
 
     async def cancel() -> None:
-        await sync_to_async(_released(services.run_cancel_quietly))(thread_id=thread_id, run_id=run_id)
+        # Not thread_sensitive: a streamed body calls this after the view returned.
+        cancel_quietly = sync_to_async(_released(services.run_cancel_quietly), thread_sensitive=False)
+        await cancel_quietly(thread_id=thread_id, run_id=run_id)
 
     return cancel
 
@@ -154,7 +161,7 @@ async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpR
     cancel = isinstance(payload, dict) and payload.get("on_disconnect") == "cancel"
     on_abandon = _canceller(run.thread_id, run.run_id) if cancel else None
     headers = {"Location": f"{path}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
-    return _result_response(run.run_id, headers, on_abandon)
+    return await _result_response(run.run_id, headers, on_abandon)
 
 
 @_async_api
@@ -177,7 +184,7 @@ async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpRes
         # The official server answers an unknown run with a 200 error body, which the SDK raises.
         return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
     cancel = request.GET.get("cancel_on_disconnect", "").lower() in ("1", "true", "yes")
-    return _result_response(run_pk, {}, _canceller(thread_pk, run_pk) if cancel else None)
+    return await _result_response(run_pk, {}, _canceller(thread_pk, run_pk) if cancel else None)
 
 
 @_async_api
@@ -189,4 +196,4 @@ async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> HttpR
     await sync_to_async(_released(services.run_cancel))(thread_id=thread_pk, run_ids=[run_pk], action=action)
     if request.GET.get("wait", "false").lower() not in ("1", "true", "yes"):
         return HttpResponse(status=202)
-    return _result_response(run_pk, {})
+    return await _result_response(run_pk, {})

@@ -56,7 +56,9 @@ async def run_wait_result(run_id: UUID) -> Any:
                 return json.loads(data).get("result")
         if entries:
             continue
-        finished, result = await sync_to_async(_row_result)(run_id)
+        # Not thread_sensitive: this may run after the view returned (streamed body), when the request's
+        # thread-sensitive executor is gone.
+        finished, result = await sync_to_async(_row_result, thread_sensitive=False)(run_id)
         if finished:
             return await _result_after_row(redis, key, cursor, result)
 
@@ -74,21 +76,37 @@ async def _result_after_row(redis, key: str, cursor: str, result: Any) -> Any:
     return {}
 
 
-async def result_body(run_id: UUID, *, on_abandon=None) -> AsyncIterator[bytes]:
-    """The response body: a newline every KEEPALIVE_SECS (leading whitespace is valid JSON), then the result.
+async def first_wait(run_id: UUID, *, on_abandon=None) -> tuple[asyncio.Future, bool]:
+    """Start waiting for the result and give it KEEPALIVE_SECS: (waiter, done). Most runs are done by then and
+    answer with a plain response; longer ones continue with `result_body`."""
+    waiter = asyncio.ensure_future(run_wait_result(run_id))
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=KEEPALIVE_SECS)
+    except asyncio.CancelledError:  # the client left (Django cancels the view on disconnect)
+        await _abandon(waiter, on_abandon)
+        raise
+    return waiter, bool(done)
+
+
+async def result_body(waiter: asyncio.Future, *, on_abandon=None) -> AsyncIterator[bytes]:
+    """The rest of a long wait: a newline every KEEPALIVE_SECS (leading whitespace is valid JSON), then the result.
 
     `on_abandon` (an async callable) runs if the client goes away first (on_disconnect=cancel).
     """
-    waiter = asyncio.ensure_future(run_wait_result(run_id))
     try:
         while True:
+            yield b"\n"
             done, _ = await asyncio.wait({waiter}, timeout=KEEPALIVE_SECS)
             if done:
                 yield serde.dumps(waiter.result())
                 return
-            yield b"\n"
     finally:
-        if not waiter.done():
-            waiter.cancel()
-            if on_abandon is not None:
-                await asyncio.shield(on_abandon())
+        await _abandon(waiter, on_abandon)
+
+
+async def _abandon(waiter: asyncio.Future, on_abandon) -> None:
+    if waiter.done():
+        return
+    waiter.cancel()
+    if on_abandon is not None:
+        await asyncio.shield(on_abandon())

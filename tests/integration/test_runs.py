@@ -305,3 +305,11 @@ def test_factory_graph_gets_the_runs_configurable_or_context(client):
     by_config = client.runs.wait(thread["thread_id"], "factory", input={}, config={"configurable": {"greeting": "a"}})
     by_context = client.runs.wait(thread["thread_id"], "factory", input={}, context={"greeting": "b"})
     assert (by_config["value"], by_context["value"]) == ("a", "b")
+
+
+def test_long_wait_sends_newline_keepalives_before_the_json_body(client, stack):
+    thread = client.threads.create()
+    body = {"assistant_id": "sleepy", "input": {"seconds": 5.5, "steps": 1}}
+    response = httpx.post(f"{stack.url}/threads/{thread['thread_id']}/runs/wait", json=body, timeout=60)
+    assert response.content.startswith(b"\n")
+    assert response.json()["done"] == ["slept"]
