@@ -40,15 +40,19 @@ def _assistant(ref: str) -> Assistant:
         raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND) from None
 
 
+def _new_thread_metadata(request: RunRequest, assistant: Assistant) -> dict:
+    return {
+        "graph_id": assistant.graph_id,
+        "assistant_id": str(assistant.assistant_id),
+        **(request.config.get("metadata") or {}),
+        **request.metadata,
+    }
+
+
 def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assistant) -> Thread:
     """The thread row, locked for this transaction; created when the request allows it."""
     if request.if_not_exists == "create":
-        metadata = {
-            "graph_id": assistant.graph_id,
-            "assistant_id": str(assistant.assistant_id),
-            **(request.config.get("metadata") or {}),
-            **request.metadata,
-        }
+        metadata = _new_thread_metadata(request, assistant)
         # ON CONFLICT DO NOTHING: a concurrent request may create the same thread first.
         Thread.objects.bulk_create(
             [Thread(thread_id=thread_id, metadata=metadata, status=Thread.Status.BUSY)], ignore_conflicts=True
@@ -125,14 +129,17 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
     assistant = _assistant(request.assistant_ref)
     if request.webhook:
         webhook_validate(request.webhook)
-    stateless = stateless or thread_id is None
-    temporary = stateless and request.on_completion == "delete"
-    thread_pk = uuid7() if thread_id is None else parse_uuid(thread_id, "thread")
+    temporary = thread_id is None and request.on_completion == "delete"
     with transaction.atomic():
-        thread = _locked_thread(thread_pk, request, assistant)
-        _apply_strategy(thread, request.multitask_strategy)
+        if thread_id is None:
+            # A stateless run's thread is new and known to nobody else: no lock, no double texting to apply.
+            thread = Thread.objects.create(metadata=_new_thread_metadata(request, assistant), status=Thread.Status.BUSY)
+        else:
+            thread = _locked_thread(parse_uuid(thread_id, "thread"), request, assistant)
+            _apply_strategy(thread, request.multitask_strategy)
         run = _insert(request, assistant, thread, temporary)
-        _mark_thread_busy(thread, assistant)
+        if thread_id is not None:
+            _mark_thread_busy(thread, assistant)
         transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
