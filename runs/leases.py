@@ -39,6 +39,10 @@ def _lock_thread(thread_id: uuid.UUID) -> bool:
         return cursor.fetchone() is not None
 
 
+_LOCK_THREAD_OF_RUN_SQL = f"""
+SELECT t.thread_id FROM {THREADS} t JOIN {RUNS} r ON r.thread_id = t.thread_id WHERE r.run_id = %s FOR UPDATE OF t
+"""
+
 _CLAIM_SQL = f"""
 UPDATE {RUNS} SET status = 'running', attempt = attempt + 1, lease_token = %(token)s, lease_owner = %(owner)s,
        lease_expires_at = now() + make_interval(secs => %(ttl)s), started_at = coalesce(started_at, now()),
@@ -49,30 +53,27 @@ UPDATE {RUNS} SET status = 'running', attempt = attempt + 1, lease_token = %(tok
          ORDER BY created_at, run_id LIMIT 1)
    AND status = 'pending'
    AND NOT EXISTS (SELECT 1 FROM {RUNS} WHERE thread_id = %(thread)s AND status = 'running')
-RETURNING run_id
+RETURNING *
 """
 
 
 def run_claim(*, run_id: uuid.UUID | str, owner: str) -> tuple[Run, Lease] | None:
     """Claim the oldest available pending run of `run_id`'s thread (FIFO: maybe another run), or None."""
-    thread_id = Run.objects.filter(run_id=run_id).values_list("thread_id", flat=True).first()
-    if thread_id is None:
-        return None
     token = uuid.uuid4()
-    params = {"token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT, "thread": thread_id}
     try:
         with transaction.atomic():
-            if not _lock_thread(thread_id):
-                return None
             with connection.cursor() as cursor:
-                cursor.execute(_CLAIM_SQL, params)
-                row = cursor.fetchone()
-            if row is None:
-                return None
-            run = Run.objects.get(run_id=row[0])
+                cursor.execute(_LOCK_THREAD_OF_RUN_SQL, [run_id])
+                locked = cursor.fetchone()
+            if locked is None:
+                return None  # the run (or its thread) is gone
+            params = {"token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT, "thread": locked[0]}
+            claimed = list(Run.objects.raw(_CLAIM_SQL, params))
     except IntegrityError:
         return None  # another worker's claim on this thread won the race (unique index on running runs)
-    return run, Lease(run.run_id, thread_id, token)
+    if not claimed:
+        return None
+    return claimed[0], Lease(claimed[0].run_id, locked[0], token)
 
 
 _RENEW_SQL = f"""
