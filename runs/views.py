@@ -14,6 +14,8 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +26,9 @@ from agentplatform.ids import parse_uuid
 from runs import selectors, services, waiting
 from runs.models import Run
 from runs.serializers import run_json, run_select_validate
+
+THREAD_RUNS = ["Thread Runs"]
+STATELESS_RUNS = ["Stateless Runs"]
 
 
 def _run_path(run: Run, *, stateless: bool = False) -> str:
@@ -38,6 +43,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 
 class ThreadRunsView(APIView):
+    @extend_schema(tags=THREAD_RUNS, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, thread_id: str) -> Response:
         select = run_select_validate(request.query_params.getlist("select"))
         runs = selectors.run_list(
@@ -48,18 +54,21 @@ class ThreadRunsView(APIView):
         )
         return Response([run_json(run, select) for run in runs])
 
+    @extend_schema(tags=THREAD_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, thread_id: str) -> Response:
         run = services.run_create(thread_id=thread_id, payload=request.data)
         return Response(run_json(run), headers={"Content-Location": _run_path(run)})
 
 
 class StatelessRunsView(APIView):
+    @extend_schema(tags=STATELESS_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         run = services.run_create(thread_id=None, payload=request.data, stateless=True)
         return Response(run_json(run), headers={"Content-Location": _run_path(run, stateless=True)})
 
 
 class RunBatchView(APIView):
+    @extend_schema(tags=STATELESS_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, list) or not request.data:
             raise InvalidInput("Request body must be a non-empty array of runs")
@@ -68,15 +77,18 @@ class RunBatchView(APIView):
 
 
 class RunDetailView(APIView):
+    @extend_schema(tags=THREAD_RUNS, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, thread_id: str, run_id: str) -> Response:
         return Response(run_json(selectors.run_get(thread_id=thread_id, run_id=run_id)))
 
+    @extend_schema(tags=THREAD_RUNS, responses={204: None})
     def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
         services.run_delete(thread_id=thread_id, run_id=run_id)
         return Response(status=204)
 
 
 class RunCancelManyView(APIView):
+    @extend_schema(tags=STATELESS_RUNS, request=OpenApiTypes.OBJECT, responses={204: None})
     def post(self, request: Request) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
         status = body.get("status")
