@@ -58,6 +58,9 @@ def _stream_modes(value: Any) -> list[str]:
     if value is None or value == []:
         return ["values"]
     modes = value if isinstance(value, list) else [value]
+    v2_only = sorted({"tools", "lifecycle"}.intersection(m for m in modes if isinstance(m, str)))
+    if v2_only:
+        raise InvalidInput(f"stream_mode entries {v2_only!r} are only supported on the v2 event streaming endpoints.")
     for mode in modes:
         if mode not in STREAM_MODES:
             raise InvalidInput(f"stream_mode: {mode!r} is not one of {list(STREAM_MODES)}")

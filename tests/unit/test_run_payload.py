@@ -38,6 +38,11 @@ def test_single_stream_mode_becomes_a_list_and_bad_one_is_422():
         parse(stream_mode=["values", "nope"])
 
 
+def test_v2_only_stream_modes_are_422_with_the_official_detail():
+    with pytest.raises(InvalidInput, match="only supported on the v2 event streaming endpoints"):
+        parse(stream_mode=["values", "lifecycle"])
+
+
 def test_missing_assistant_is_422():
     with pytest.raises(InvalidInput, match="assistant_id"):
         parse_run_payload({"input": {}}, stateless=False)
