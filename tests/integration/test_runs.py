@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -313,3 +314,21 @@ def test_long_wait_sends_newline_keepalives_before_the_json_body(client, stack):
     response = httpx.post(f"{stack.url}/threads/{thread['thread_id']}/runs/wait", json=body, timeout=60)
     assert response.content.startswith(b"\n")
     assert response.json()["done"] == ["slept"]
+
+
+def test_concurrent_reject_creates_let_exactly_one_run_in(client):
+    thread = client.threads.create()
+
+    def create(_):
+        try:
+            return client.runs.create(
+                thread["thread_id"], "sleepy", input={"seconds": 1, "steps": 1}, multitask_strategy="reject"
+            )
+        except ConflictError:
+            return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(create, range(8)))
+    accepted = [r for r in results if r is not None]
+    assert len(accepted) == 1
+    client.runs.join(thread["thread_id"], accepted[0]["run_id"])
