@@ -6,14 +6,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentplatform.settings")
 
+import django
 from channels.routing import ProtocolTypeRouter, URLRouter
-from django.core.asgi import get_asgi_application
 
-django_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from django.db import connections  # noqa: E402
 
 from agentplatform.graphs import get_registry  # noqa: E402
+from agentplatform.handlers import http_application  # noqa: E402
 from agentplatform.routing import websocket_urlpatterns  # noqa: E402
 from assistants.services import assistants_ensure_system  # noqa: E402
 
@@ -23,4 +24,4 @@ registry = get_registry()
 assistants_ensure_system(graph_ids=registry.graph_ids())
 connections.close_all()  # requests run in worker threads with their own connections; drop this start-up one
 
-application = ProtocolTypeRouter({"http": django_app, "websocket": URLRouter(websocket_urlpatterns)})
+application = ProtocolTypeRouter({"http": http_application(), "websocket": URLRouter(websocket_urlpatterns)})

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
+# The API (everything outside /admin and /static) runs with these only (agentplatform/handlers.py).
+API_MIDDLEWARE = ["agentplatform.middleware.BodySizeLimitMiddleware", "corsheaders.middleware.CorsMiddleware"]
+
 ROOT_URLCONF = "agentplatform.urls"
 ASGI_APPLICATION = "agentplatform.asgi.application"
 APPEND_SLASH = False

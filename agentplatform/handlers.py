@@ -1,0 +1,31 @@
+"""Two Django ASGI handlers: the admin's, with sessions/auth/CSRF/static files, and a lean one for the API.
+
+Every synchronous-only middleware costs each request a hop to a worker thread and back; the API needs none of
+them (no sessions, no cookies), so API requests skip them and async views run on the event loop directly.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.test.utils import override_settings
+
+# Paths served by the full middleware stack; everything else is the API.
+ADMIN_PREFIXES = ("/admin", "/static/")
+
+
+class ApiASGIHandler(ASGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler reads settings.MIDDLEWARE; give it the API's list while the chain is built, once at start.
+        with override_settings(MIDDLEWARE=settings.API_MIDDLEWARE):
+            super().load_middleware(is_async=is_async)
+
+
+def http_application():
+    admin_app, api_app = ASGIHandler(), ApiASGIHandler()
+
+    async def app(scope, receive, send):
+        handler = admin_app if scope.get("path", "").startswith(ADMIN_PREFIXES) else api_app
+        await handler(scope, receive, send)
+
+    return app
