@@ -7,7 +7,9 @@ for state reads and writes; workers use the asynchronous one on their run loop.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -92,25 +94,39 @@ def close_sync_checkpointer() -> None:
         pool.close()
 
 
-_async_savers: dict[int, tuple[AsyncConnectionPool, AsyncPostgresSaver]] = {}
+@dataclass
+class _LoopSavers:
+    """One pool per event loop, shared by several savers: a saver serializes its operations behind its own
+    lock even when each operation takes its own pooled connection, so concurrent runs take turns among many."""
+
+    pool: AsyncConnectionPool
+    savers: list[AsyncPostgresSaver]
+    turn: itertools.count = field(default_factory=itertools.count)
+
+    def next(self) -> AsyncPostgresSaver:
+        return self.savers[next(self.turn) % len(self.savers)]
+
+
+_async_savers: dict[int, _LoopSavers] = {}
 
 
 async def async_checkpointer() -> AsyncPostgresSaver:
-    """The saver bound to the running event loop (one pool per loop, opened on first use)."""
+    """A saver bound to the running event loop (its pool is opened on first use)."""
     key = id(asyncio.get_running_loop())
     found = _async_savers.get(key)
     if found is None:
         pool = await _async_pool("checkpointer-async")
-        found = _async_savers.setdefault(key, (pool, AsyncPostgresSaver(pool)))
-        if found[0] is not pool:
+        savers = [AsyncPostgresSaver(pool) for _ in range(settings.CHECKPOINTER_POOL_MAX)]
+        found = _async_savers.setdefault(key, _LoopSavers(pool, savers))
+        if found.pool is not pool:
             await pool.close()
-    return found[1]
+    return found.next()
 
 
 async def close_async_checkpointer() -> None:
     found = _async_savers.pop(id(asyncio.get_running_loop()), None)
     if found is not None:
-        await found[0].close()
+        await found.pool.close()
 
 
 def setup_checkpointer_tables(conninfo: str) -> None:
