@@ -26,6 +26,7 @@ from agentplatform.ids import parse_uuid
 from runs import selectors, services, waiting
 from runs.models import Run
 from runs.serializers import run_json, run_select_validate
+from runs.stream_reader import in_worker_thread
 
 THREAD_RUNS = ["Thread Runs"]
 STATELESS_RUNS = ["Stateless Runs"]
@@ -168,7 +169,7 @@ async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpR
     if request.method != "POST":
         return json_error(405, f'Method "{request.method}" not allowed.')
     payload = _json_body(request)
-    run = await sync_to_async(_released(services.run_create))(thread_id=thread_id, payload=payload)
+    run = await in_worker_thread(_released(services.run_create))(thread_id=thread_id, payload=payload)
     path = _run_path(run)
     cancel = isinstance(payload, dict) and payload.get("on_disconnect") == "cancel"
     on_abandon = _canceller(run.thread_id, run.run_id) if cancel else None
@@ -191,7 +192,7 @@ async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpRes
     if request.method != "GET":
         return json_error(405, f'Method "{request.method}" not allowed.')
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    exists = await sync_to_async(_released(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists))()
+    exists = await in_worker_thread(_released(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists))()
     if not exists:
         # The official server answers an unknown run with a 200 error body, which the SDK raises.
         return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
@@ -205,7 +206,7 @@ async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> HttpR
         return json_error(405, f'Method "{request.method}" not allowed.')
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     action = request.GET.get("action", "interrupt")
-    await sync_to_async(_released(services.run_cancel))(thread_id=thread_pk, run_ids=[run_pk], action=action)
+    await in_worker_thread(_released(services.run_cancel))(thread_id=thread_pk, run_ids=[run_pk], action=action)
     if request.GET.get("wait", "false").lower() not in ("1", "true", "yes"):
         return HttpResponse(status=202)
     return await _result_response(run_pk, {})
