@@ -104,6 +104,22 @@ async def first_sse_event(http: httpx.AsyncClient, runs: int) -> None:
     print(f"first SSE event x{runs}: p50 {pct(latencies, 0.5):.1f} ms, p95 {pct(latencies, 0.95):.1f} ms")
 
 
+async def first_token(http: httpx.AsyncClient, runs: int) -> None:
+    """Time to the first `messages` event of a streamed chat reply (stream_mode messages-tuple)."""
+    body = {"assistant_id": "chat", "input": {"messages": [{"role": "user", "content": "hi"}]}}
+    body["stream_mode"] = ["messages-tuple"]
+    latencies = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        first = None
+        async with http.stream("POST", "/runs/stream", json=body) as response:
+            async for line in response.aiter_lines():
+                if first is None and line.startswith("event: messages"):
+                    first = time.perf_counter() - start
+        latencies.append(first)
+    print(f"first token (messages-tuple) x{runs}: p50 {pct(latencies, 0.5):.1f} ms, p95 {pct(latencies, 0.95):.1f} ms")
+
+
 async def measure(url: str, args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
@@ -111,6 +127,7 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         await wait_throughput(http, args.clients, max(1, args.throughput_runs // args.clients))
         await burst(http, args.burst)
         await first_sse_event(http, args.sse_runs)
+        await first_token(http, args.sse_runs)
 
 
 def start_stack(args: argparse.Namespace):
