@@ -108,13 +108,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "agentplatform.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "agentplatform.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "agentplatform",
     "DESCRIPTION": "LangGraph Agent Server compatible API (assistants, threads, runs, streaming).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The async views (wait, join, cancel, streaming, system) are added by our hook; keep the enum hook too.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "agentplatform.openapi.postprocess_schema",
+    ],
+    # The model's choices and the serializers' plain values describe the same two on_run_completed values.
+    "ENUM_NAME_OVERRIDES": {
+        "CronOnRunCompletedEnum": "crons.models.Cron.OnRunCompleted",
+        "OnRunCompletedEnum": ["delete", "keep"],
+    },
 }
 
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URI]}}}
