@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from agentplatform import system
 
@@ -13,7 +13,7 @@ urlpatterns = [
     path("info", system.info),
     path("metrics", system.metrics),
     path("admin/", admin.site.urls),
-    path("openapi.json", SpectacularAPIView.as_view(), name="schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),  # JSON whatever the Accept header
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("", include("assistants.urls")),
     path("", include("threads.urls")),
