@@ -6,20 +6,40 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import JsonResponse
 
+from agentplatform import errors, jsonbody
 
-class BodySizeLimitMiddleware:
-    """Refuse a body larger than HTTP_MAX_REQUEST_BODY_BYTES by its Content-Length, with 413."""
+
+class _Guard:
+    """A middleware that answers a request itself when `_refused` returns a response, in sync or async chains."""
 
     sync_capable = True
     async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.limit = settings.HTTP_MAX_REQUEST_BODY_BYTES
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def _too_large(self, request) -> JsonResponse | None:
+    def _refused(self, request) -> JsonResponse | None:
+        raise NotImplementedError
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        return self._refused(request) or self.get_response(request)
+
+    async def _acall(self, request):
+        return self._refused(request) or await self.get_response(request)
+
+
+class BodySizeLimitMiddleware(_Guard):
+    """Refuse a body larger than HTTP_MAX_REQUEST_BODY_BYTES by its Content-Length, with 413."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.limit = settings.HTTP_MAX_REQUEST_BODY_BYTES
+
+    def _refused(self, request) -> JsonResponse | None:
         length = request.META.get("CONTENT_LENGTH") or "0"
         try:
             size = int(length)
@@ -29,10 +49,24 @@ class BodySizeLimitMiddleware:
             return JsonResponse({"detail": f"Request body too large: limit is {self.limit} bytes"}, status=413)
         return None
 
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        return self._too_large(request) or self.get_response(request)
 
-    async def _acall(self, request):
-        return self._too_large(request) or await self.get_response(request)
+class StrictJSONBodyMiddleware(_Guard):
+    """Refuse, with 422, a JSON body that would parse in Python but fail later (agentplatform.jsonbody).
+
+    Every view parses its own body (DRF, /runs/wait, the stream views); checking once here covers them all.
+    Form posts (the admin) are left alone.
+    """
+
+    _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def _refused(self, request) -> JsonResponse | None:
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type in self._FORM_TYPES:
+            return None
+        body = request.body
+        if not body:
+            return None
+        try:
+            jsonbody.loads(body)
+        except errors.InvalidInput as exc:
+            return errors.json_error(exc.status_code, exc.detail)
+        return None

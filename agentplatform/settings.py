@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
+    "agentplatform.middleware.StrictJSONBodyMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -59,7 +60,11 @@ MIDDLEWARE = [
 ]
 
 # The API (everything outside /admin and /static) runs with these only (agentplatform/handlers.py).
-API_MIDDLEWARE = ["agentplatform.middleware.BodySizeLimitMiddleware", "corsheaders.middleware.CorsMiddleware"]
+API_MIDDLEWARE = [
+    "agentplatform.middleware.BodySizeLimitMiddleware",
+    "agentplatform.middleware.StrictJSONBodyMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+]
 
 ROOT_URLCONF = "agentplatform.urls"
 ASGI_APPLICATION = "agentplatform.asgi.application"
