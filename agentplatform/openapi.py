@@ -15,6 +15,7 @@ from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+UNTYPED_OBJECT = {"type": "object", "additionalProperties": {}}  # what spectacular emits for OpenApiTypes.OBJECT
 _ROUTE_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
 TAGS = [
@@ -118,8 +119,9 @@ def _operation(
     summary: str,
     *,
     params: list[dict] = (),
-    body: str | None = None,
+    body: str | dict | None = None,
     ok: dict,
+    status: int = 200,
     errors: tuple[int, ...] = (404, 422),
 ) -> dict:
     names = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Validation Error"}
@@ -128,13 +130,13 @@ def _operation(
         "summary": summary,
         "operationId": operation_id,
         "parameters": list(params),
-        "responses": {"200": ok},
+        "responses": {str(status): ok},
     }
     for code in errors:
         operation["responses"][str(code)] = _json(ERROR_REF, names[code])
     if body is not None:
-        ref = {"$ref": f"#/components/schemas/{body}"}
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
+        schema = {"$ref": f"#/components/schemas/{body}"} if isinstance(body, str) else body
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     return operation
 
 
@@ -146,7 +148,14 @@ RUN_RESULT = {
 }
 RUN_REF = {"$ref": "#/components/schemas/Run"}
 THREAD, RUN = _path_param("thread_id"), _path_param("run_id")
+STATELESS_REF = {"$ref": "#/components/schemas/RunCreateStateless"}
 RUN_CREATE_ERRORS = (400, 404, 409, 422)
+NO_CONTENT = {"description": "No content"}
+CANCEL_ACTION = _query(
+    "action",
+    {"type": "string", "enum": ["interrupt", "rollback"], "default": "interrupt"},
+    "`interrupt` stops the run; `rollback` also deletes it and its checkpoints.",
+)
 
 
 # --- the operations drf-spectacular cannot see, keyed by OpenAPI path and method --------------------------------
@@ -223,26 +232,44 @@ def _run_operations() -> dict[str, dict[str, dict]]:
             ),
         },
         "/threads/{thread_id}/runs/{run_id}/cancel": {
-            "post": _operation(
+            "post": _cancel_operation(),
+        },
+        "/threads/{thread_id}/runs/{run_id}": {
+            "get": _operation(
                 "Thread Runs",
-                "cancel_run_http_threads__thread_id__runs__run_id__cancel_post",
-                "Cancel Run",
-                params=[
-                    THREAD,
-                    RUN,
-                    _query(
-                        "wait",
-                        {"type": "boolean", "default": False},
-                        "Block until the run is cancelled and answer its result like /join.",
-                    ),
-                    _query(
-                        "action",
-                        {"type": "string", "enum": ["interrupt", "rollback"], "default": "interrupt"},
-                        "`interrupt` stops the run; `rollback` also deletes it.",
-                    ),
-                ],
-                ok=_json(RUN_RESULT, "With wait=1: the run's result"),
-                errors=(404, 409, 422),
+                "get_run_http_threads__thread_id__runs__run_id__get",
+                "Get Run",
+                params=[THREAD, RUN],
+                ok=_json(RUN_REF),
+            ),
+            "delete": _operation(
+                "Thread Runs",
+                "delete_run_threads__thread_id__runs__run_id__delete",
+                "Delete Run",
+                params=[THREAD, RUN],
+                ok=NO_CONTENT,
+                status=204,
+            ),
+        },
+        "/runs/batch": {
+            "post": _operation(
+                "Stateless Runs",
+                "run_batch_stateless_runs_post",
+                "Create Run Batch",
+                body={"type": "array", "minItems": 1, "items": STATELESS_REF},
+                ok=_json({"type": "array", "items": RUN_REF}),
+                errors=RUN_CREATE_ERRORS,
+            ),
+        },
+        "/runs/cancel": {
+            "post": _operation(
+                "Stateless Runs",
+                "cancel_runs_post",
+                "Cancel Runs",
+                body="RunsCancel",
+                params=[CANCEL_ACTION],
+                ok=NO_CONTENT,
+                status=204,
             ),
         },
         "/runs": {
@@ -287,6 +314,24 @@ def _run_operations() -> dict[str, dict[str, dict]]:
             ),
         },
     }
+
+
+def _cancel_operation() -> dict:
+    operation = _operation(
+        "Thread Runs",
+        "cancel_run_http_threads__thread_id__runs__run_id__cancel_post",
+        "Cancel Run",
+        params=[
+            THREAD,
+            RUN,
+            _query("wait", {"type": "boolean", "default": False}, "Block until cancelled; answer the run's result."),
+            CANCEL_ACTION,
+        ],
+        ok=_json(RUN_RESULT, "With wait=1: the run's result, like /join"),
+        errors=(404, 409, 422),
+    )
+    operation["responses"]["202"] = {"description": "Without wait: cancellation requested, empty body"}
+    return operation
 
 
 def _stream_mode_query() -> dict:
@@ -421,6 +466,15 @@ def _components() -> dict[str, dict]:
         "ErrorResponse": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
         "RunCreateStateful": _run_create_schema(stateful=True),
         "RunCreateStateless": _run_create_schema(stateful=False),
+        "RunsCancel": {
+            "type": "object",
+            "description": "Either `thread_id` with optional `run_ids`, or `status` alone.",
+            "properties": {
+                "thread_id": {"type": "string", "format": "uuid"},
+                "run_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                "status": {"type": "string", "enum": ["pending", "running", "all"]},
+            },
+        },
         "Run": {
             "type": "object",
             "required": [
@@ -472,7 +526,9 @@ def postprocess_schema(result: dict, generator: Any, request: Any, public: bool,
     for path, operations in extra_operations().items():
         if path in served:
             for method, operation in operations.items():
-                paths.setdefault(path, {}).setdefault(method, operation)
+                current = paths.setdefault(path, {}).get(method)
+                if current is None or _untyped(current):
+                    paths[path][method] = operation
     result["paths"] = dict(sorted(paths.items()))
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in _components().items():
@@ -481,6 +537,13 @@ def postprocess_schema(result: dict, generator: Any, request: Any, public: bool,
     result["tags"] = [{"name": name, "description": description} for name, description in TAGS]
     _check_operation_ids(result["paths"])
     return result
+
+
+def _untyped(operation: dict) -> bool:
+    """True when drf-spectacular only knew "some object" (a view without serializers): our table says more."""
+    bodies = [operation.get("requestBody", {}), *operation.get("responses", {}).values()]
+    schemas = [media.get("schema") for body in bodies for media in body.get("content", {}).values()]
+    return all(schema in (None, {}, UNTYPED_OBJECT) for schema in schemas)
 
 
 def _check_operation_ids(paths: dict) -> None:

@@ -148,3 +148,13 @@ def test_schema_validates_without_warnings(tmp_path):
     out = tmp_path / "openapi.json"
     call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(out))
     assert out.stat().st_size > 0
+
+
+def test_run_resources_are_described_by_the_run_schema_not_a_bare_object(schema):
+    def ok_schema(path: str, method: str) -> dict:
+        return schema["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert ok_schema("/threads/{thread_id}/runs/{run_id}", "get") == {"$ref": "#/components/schemas/Run"}
+    assert ok_schema("/runs", "post") == {"$ref": "#/components/schemas/Run"}
+    assert ok_schema("/threads/{thread_id}/runs", "get")["items"] == {"$ref": "#/components/schemas/Run"}
+    assert "204" in schema["paths"]["/runs/cancel"]["post"]["responses"]
