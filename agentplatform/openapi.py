@@ -151,6 +151,11 @@ THREAD, RUN = _path_param("thread_id"), _path_param("run_id")
 STATELESS_REF = {"$ref": "#/components/schemas/RunCreateStateless"}
 RUN_CREATE_ERRORS = (400, 404, 409, 422)
 NO_CONTENT = {"description": "No content"}
+_JOIN_STREAM_PARAMS = [
+    LAST_EVENT_ID,
+    _query("stream_mode", _one_or_many(STREAM_MODES), "Only events of these modes (repeat, or a JSON array)."),
+    CANCEL_ON_DISCONNECT,
+]
 CANCEL_ACTION = _query(
     "action",
     {"type": "string", "enum": ["interrupt", "rollback"], "default": "interrupt"},
@@ -161,53 +166,50 @@ CANCEL_ACTION = _query(
 # --- the operations drf-spectacular cannot see, keyed by OpenAPI path and method --------------------------------
 
 
-def _run_operations() -> dict[str, dict[str, dict]]:
-    stream_ok = _sse("The run's events, then the stream closes when the run ends.")
+def _create_operations(*, stateful: bool) -> dict[str, dict[str, dict]]:
+    """POST runs, runs/wait and runs/stream, on a thread or stateless: one body, three ways to answer."""
+    if stateful:
+        prefix, tag, body, params = "/threads/{thread_id}/runs", "Thread Runs", "RunCreateStateful", [THREAD]
+        ids = (
+            "create_run_threads__thread_id__runs_post",
+            "wait_run_threads__thread_id__runs_wait_post",
+            "stream_run_threads__thread_id__runs_stream_post",
+        )
+    else:
+        prefix, tag, body, params = "/runs", "Stateless Runs", "RunCreateStateless", []
+        ids = ("run_stateless_runs_post", "wait_run_stateless_runs_wait_post", "stream_run_stateless_runs_stream_post")
+    variants = [
+        ("", "Create Background Run", _json(RUN_REF, "The run, still pending")),
+        ("/wait", "Create Run, Wait for Output", _json(RUN_RESULT)),
+        ("/stream", "Create Run, Stream Output", _sse("The run's events; the stream closes when the run ends.")),
+    ]
     return {
-        "/threads/{thread_id}/runs": {
+        prefix + suffix: {
+            "post": _operation(tag, operation_id, summary, params=params, body=body, ok=ok, errors=RUN_CREATE_ERRORS)
+        }
+        for (suffix, summary, ok), operation_id in zip(variants, ids, strict=True)
+    }
+
+
+def _run_operations() -> dict[str, dict[str, dict]]:
+    """Operations on one run of a thread."""
+    params = [THREAD, RUN]
+    return {
+        "/threads/{thread_id}/runs/{run_id}": {
             "get": _operation(
                 "Thread Runs",
-                "list_runs_http_threads__thread_id__runs_get",
-                "List Runs",
-                params=[
-                    THREAD,
-                    _query("limit", {"type": "integer", "default": 10}, "Maximum number of runs to return."),
-                    _query("offset", {"type": "integer", "default": 0}, "Number of runs to skip."),
-                    _query("status", {"type": "string"}, "Only runs with this status."),
-                    _query("select", {"type": "array", "items": {"type": "string"}}, "Run fields to return."),
-                ],
-                ok=_json({"type": "array", "items": RUN_REF}),
-            ),
-            "post": _operation(
-                "Thread Runs",
-                "create_run_threads__thread_id__runs_post",
-                "Create Background Run",
-                params=[THREAD],
-                body="RunCreateStateful",
+                "get_run_http_threads__thread_id__runs__run_id__get",
+                "Get Run",
+                params=params,
                 ok=_json(RUN_REF),
-                errors=RUN_CREATE_ERRORS,
             ),
-        },
-        "/threads/{thread_id}/runs/wait": {
-            "post": _operation(
+            "delete": _operation(
                 "Thread Runs",
-                "wait_run_threads__thread_id__runs_wait_post",
-                "Create Run, Wait for Output",
-                params=[THREAD],
-                body="RunCreateStateful",
-                ok=_json(RUN_RESULT),
-                errors=RUN_CREATE_ERRORS,
-            ),
-        },
-        "/threads/{thread_id}/runs/stream": {
-            "post": _operation(
-                "Thread Runs",
-                "stream_run_threads__thread_id__runs_stream_post",
-                "Create Run, Stream Output",
-                params=[THREAD],
-                body="RunCreateStateful",
-                ok=stream_ok,
-                errors=RUN_CREATE_ERRORS,
+                "delete_run_threads__thread_id__runs__run_id__delete",
+                "Delete Run",
+                params=params,
+                ok=NO_CONTENT,
+                status=204,
             ),
         },
         "/threads/{thread_id}/runs/{run_id}/join": {
@@ -215,7 +217,7 @@ def _run_operations() -> dict[str, dict[str, dict]]:
                 "Thread Runs",
                 "join_run_http_threads__thread_id__runs__run_id__join_get",
                 "Join Run",
-                params=[THREAD, RUN, CANCEL_ON_DISCONNECT],
+                params=[*params, CANCEL_ON_DISCONNECT],
                 ok=_json(RUN_RESULT),
             ),
         },
@@ -224,31 +226,34 @@ def _run_operations() -> dict[str, dict[str, dict]]:
                 "Thread Runs",
                 "stream_run_http_threads__thread_id__runs__run_id__join_get",
                 "Join Run Stream",
-                params=[THREAD, RUN, LAST_EVENT_ID, _stream_mode_query(), CANCEL_ON_DISCONNECT],
+                params=[*params, *_JOIN_STREAM_PARAMS],
                 ok=_sse(
-                    "Events after `Last-Event-ID` (if any), then live ones. An unknown run gets one "
-                    "`error` event (`404: Run not found`)."
+                    "Events after `Last-Event-ID` (if any), then live ones. An unknown run gets "
+                    "one `error` event (`404: Run not found`)."
                 ),
             ),
         },
-        "/threads/{thread_id}/runs/{run_id}/cancel": {
-            "post": _cancel_operation(),
-        },
-        "/threads/{thread_id}/runs/{run_id}": {
+        "/threads/{thread_id}/runs/{run_id}/cancel": {"post": _cancel_operation()},
+    }
+
+
+def _collection_operations() -> dict[str, dict[str, dict]]:
+    """Listing a thread's runs and the stateless batch, bulk-cancel and reconnect routes."""
+    list_params = [
+        THREAD,
+        _query("limit", {"type": "integer", "default": 10}, "Maximum number of runs to return."),
+        _query("offset", {"type": "integer", "default": 0}, "Number of runs to skip."),
+        _query("status", {"type": "string"}, "Only runs with this status."),
+        _query("select", {"type": "array", "items": {"type": "string"}}, "Run fields to return."),
+    ]
+    return {
+        "/threads/{thread_id}/runs": {
             "get": _operation(
                 "Thread Runs",
-                "get_run_http_threads__thread_id__runs__run_id__get",
-                "Get Run",
-                params=[THREAD, RUN],
-                ok=_json(RUN_REF),
-            ),
-            "delete": _operation(
-                "Thread Runs",
-                "delete_run_threads__thread_id__runs__run_id__delete",
-                "Delete Run",
-                params=[THREAD, RUN],
-                ok=NO_CONTENT,
-                status=204,
+                "list_runs_http_threads__thread_id__runs_get",
+                "List Runs",
+                params=list_params,
+                ok=_json({"type": "array", "items": RUN_REF}),
             ),
         },
         "/runs/batch": {
@@ -272,42 +277,12 @@ def _run_operations() -> dict[str, dict[str, dict]]:
                 status=204,
             ),
         },
-        "/runs": {
-            "post": _operation(
-                "Stateless Runs",
-                "run_stateless_runs_post",
-                "Create Background Run",
-                body="RunCreateStateless",
-                ok=_json(RUN_REF),
-                errors=RUN_CREATE_ERRORS,
-            ),
-        },
-        "/runs/wait": {
-            "post": _operation(
-                "Stateless Runs",
-                "wait_run_stateless_runs_wait_post",
-                "Create Run, Wait for Output",
-                body="RunCreateStateless",
-                ok=_json(RUN_RESULT),
-                errors=RUN_CREATE_ERRORS,
-            ),
-        },
-        "/runs/stream": {
-            "post": _operation(
-                "Stateless Runs",
-                "stream_run_stateless_runs_stream_post",
-                "Create Run, Stream Output",
-                body="RunCreateStateless",
-                ok=stream_ok,
-                errors=RUN_CREATE_ERRORS,
-            ),
-        },
         "/runs/{run_id}/stream": {
             "get": _operation(
                 "Stateless Runs",
                 "stream_run_stateless_runs__run_id__stream_get",
                 "Join Stateless Run Stream",
-                params=[RUN, LAST_EVENT_ID, _stream_mode_query(), CANCEL_ON_DISCONNECT],
+                params=[RUN, *_JOIN_STREAM_PARAMS],
                 ok=_sse(
                     "Reconnect target of a stateless stream's `Location`: events after `Last-Event-ID`, then live ones."
                 ),
@@ -332,10 +307,6 @@ def _cancel_operation() -> dict:
     )
     operation["responses"]["202"] = {"description": "Without wait: cancellation requested, empty body"}
     return operation
-
-
-def _stream_mode_query() -> dict:
-    return _query("stream_mode", _one_or_many(STREAM_MODES), "Only events of these modes (repeat, or a JSON array).")
 
 
 def _thread_and_system_operations() -> dict[str, dict[str, dict]]:
@@ -411,7 +382,13 @@ def _thread_and_system_operations() -> dict[str, dict[str, dict]]:
 
 
 def extra_operations() -> dict[str, dict[str, dict]]:
-    return {**_run_operations(), **_thread_and_system_operations()}
+    return {
+        **_create_operations(stateful=True),
+        **_create_operations(stateful=False),
+        **_run_operations(),
+        **_collection_operations(),
+        **_thread_and_system_operations(),
+    }
 
 
 # --- components ---------------------------------------------------------------------------------------------------
