@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404, JsonResponse
@@ -54,8 +55,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": exc.detail}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": "; ".join(exc.messages)}, status=422)
-    if isinstance(exc, DataError):
-        # The database refused a value the validation let through (out-of-range integer, over-long string).
+    if isinstance(exc, DataError | psycopg.DataError | OverflowError):
+        # The database or datetime refused a value validation let through (out-of-range number, over-long string).
         return Response({"detail": f"Invalid value: {str(exc).splitlines()[0]}"}, status=422)
     if isinstance(exc, Http404):
         return Response({"detail": "Not Found"}, status=404)

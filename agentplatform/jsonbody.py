@@ -14,17 +14,28 @@ from agentplatform.errors import InvalidInput
 
 MAX_DEPTH = 200  # orjson refuses to serialize deeper than 254 levels
 _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_INT_RANGE = range(-(2**63), 2**64)  # what orjson (the SDK's and the official server's JSON) holds as an integer
 
 
 def _refuse_constant(name: str) -> float:
     raise InvalidInput(f"Invalid JSON in request body: {name} is not a JSON number")
 
 
+def _int(text: str) -> int:
+    value = int(text)
+    if value not in _INT_RANGE:
+        raise InvalidInput("Invalid JSON in request body: integer out of the 64-bit range")
+    return value
+
+
 def loads(raw: bytes) -> object:
     """The parsed body, or InvalidInput with a message saying what is wrong with it."""
     try:
         text = raw.decode("utf-8")
-        data = json.loads(text, parse_constant=_refuse_constant)
+        # Integers are range-checked (a Python call each) only when a long digit run makes it worthwhile.
+        parse_int = _int if _LONG_DIGITS.search(text) else None
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=parse_int)
     except UnicodeDecodeError:
         raise InvalidInput("Request body is not valid UTF-8") from None
     except RecursionError:

@@ -50,8 +50,9 @@ class BodySizeLimitMiddleware(_Guard):
         return None
 
 
-class StrictJSONBodyMiddleware(_Guard):
-    """Refuse, with 422, a JSON body that would parse in Python but fail later (agentplatform.jsonbody).
+class StrictInputMiddleware(_Guard):
+    """Refuse, with 422, input that would pass a view but fail later: a NUL in the URL (Postgres text refuses it)
+    or a JSON body Python parses but Postgres/orjson/UTF-8 do not (agentplatform.jsonbody).
 
     Every view parses its own body (DRF, /runs/wait, the stream views); checking once here covers them all.
     Form posts (the admin) are left alone.
@@ -60,6 +61,8 @@ class StrictJSONBodyMiddleware(_Guard):
     _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     def _refused(self, request) -> JsonResponse | None:
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return errors.json_error(422, "The URL contains \\u0000, which is not supported")
         if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type in self._FORM_TYPES:
             return None
         body = request.body

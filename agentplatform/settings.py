@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "agentplatform",
     "assistants",
@@ -48,7 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
-    "agentplatform.middleware.StrictJSONBodyMiddleware",
+    "agentplatform.middleware.StrictInputMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -62,7 +63,7 @@ MIDDLEWARE = [
 # The API (everything outside /admin and /static) runs with these only (agentplatform/handlers.py).
 API_MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
-    "agentplatform.middleware.StrictJSONBodyMiddleware",
+    "agentplatform.middleware.StrictInputMiddleware",
     "corsheaders.middleware.CorsMiddleware",
 ]
 
@@ -120,6 +121,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "LangGraph Agent Server compatible API (assistants, threads, runs, streaming).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from the drf-spectacular-sidecar package, so /docs works with no internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # The async views (wait, join, cancel, streaming, system) are added by our hook; keep the enum hook too.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

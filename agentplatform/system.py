@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from importlib.metadata import version
 
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
 
 import agentplatform
+from agentplatform.errors import json_error
 
 
-@require_GET
+def get_only(view):
+    """Like Django's require_GET, but the 405 carries the JSON `{"detail"}` body every endpoint answers."""
+
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return json_error(405, f'Method "{request.method}" not allowed.')
+        return view(request, *args, **kwargs)
+
+    return wraps(view)(wrapper)
+
+
+@get_only
 def ok(request) -> JsonResponse:
     if request.GET.get("check_db") in ("1", "true"):
         try:
@@ -22,7 +34,7 @@ def ok(request) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
-@require_GET
+@get_only
 def info(request) -> JsonResponse:
     return JsonResponse(
         {
@@ -34,7 +46,7 @@ def info(request) -> JsonResponse:
     )
 
 
-@require_GET
+@get_only
 def metrics(request) -> HttpResponse:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

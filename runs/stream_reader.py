@@ -66,7 +66,7 @@ def parse_last_event_id(value: str | None) -> str | None:
     value = value.strip()
     if value in ("-", "-1", "0"):
         return START
-    if not _STREAM_ID.match(value):
+    if not _STREAM_ID.match(value) or any(int(part) >= 2**64 for part in value.split("-") if part.isdigit()):
         raise InvalidInput("Invalid last-event-id: must be a valid Redis stream ID")
     return value.replace("-*", "-0")
 
@@ -248,8 +248,12 @@ def _thread_event_wanted(event: str, data: bytes, stream_modes: list[str]) -> bo
     return False
 
 
+_MAX_ID_MS = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp() * 1000)
+
+
 def _id_time(entry_id: str) -> datetime:
-    return datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, tz=UTC)
+    # A client's Last-Event-ID may hold any 64-bit time; beyond datetime's range it simply means "the far future".
+    return datetime.fromtimestamp(min(int(entry_id.split("-")[0]), _MAX_ID_MS) / 1000, tz=UTC)
 
 
 @in_worker_thread
