@@ -32,3 +32,12 @@ def test_docs_page_points_at_the_schema(stack):
     response = httpx.get(f"{stack.url}/docs")
     assert response.status_code == 200
     assert "/openapi.json" in response.text
+
+
+def test_docs_page_loads_swagger_ui_from_this_server(stack):
+    """No CDN: the page's scripts and styles are static files served by the server itself."""
+    page = httpx.get(f"{stack.url}/docs").text
+    assert "cdn.jsdelivr.net" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    script = httpx.get(f"{stack.url}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert script.status_code == 200
