@@ -73,6 +73,15 @@ def json_error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
 
 
+def handler400(request, exception=None) -> JsonResponse:
+    # Django answers an unparseable form body or a suspicious request here, before any view runs.
+    return json_error(400, "Bad Request")
+
+
+def handler403(request, exception=None) -> JsonResponse:
+    return json_error(403, "Forbidden")
+
+
 def handler404(request, exception=None) -> JsonResponse:
     return json_error(404, "Not Found")
 

@@ -55,15 +55,13 @@ class StrictInputMiddleware(_Guard):
     or a JSON body Python parses but Postgres/orjson/UTF-8 do not (agentplatform.jsonbody).
 
     Every view parses its own body (DRF, /runs/wait, the stream views); checking once here covers them all.
-    Form posts (the admin) are left alone.
+    The API only speaks JSON, whatever the Content-Type says; the admin's form posts are left alone.
     """
-
-    _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     def _refused(self, request) -> JsonResponse | None:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
             return errors.json_error(422, "The URL contains \\u0000, which is not supported")
-        if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type in self._FORM_TYPES:
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/admin/"):
             return None
         body = request.body
         if not body:

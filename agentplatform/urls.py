@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from agentplatform import system
 
+handler400 = "agentplatform.errors.handler400"
+handler403 = "agentplatform.errors.handler403"
 handler404 = "agentplatform.errors.handler404"
 handler500 = "agentplatform.errors.handler500"
 

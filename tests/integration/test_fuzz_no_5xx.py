@@ -77,6 +77,10 @@ BODIES = [
     (b"a=1&b=2", "application/x-www-form-urlencoded"),
     (b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--x--\r\n", "multipart/form-data; boundary=x"),
     (b"{}", "application/json; charset=latin-1"),
+    # Views that parse JSON whatever the Content-Type must not get past the strict checks by a form type.
+    (DEEP.encode(), "application/x-www-form-urlencoded"),
+    (b'{"x": NaN, "y": "\\u0000"}', "multipart/form-data; boundary=x"),
+    (b'{"x": "\\ud800"}', "text/plain"),
     (b"{}", ""),
 ]
 
@@ -177,6 +181,8 @@ class Fuzzer:
         except httpx.HTTPError as exc:
             self.failures.append(f"{method} {path} [{(content or b'')[:80]!r}] -> {type(exc).__name__}: {exc}")
             return
+        if status_of_twisted_multipart(ctype, response.status_code, body):
+            return
         self.check(method, path, content, response.status_code, body)
 
     def check(self, method: str, path: str, content: bytes | None, status: int, body: bytes) -> None:
@@ -195,6 +201,12 @@ class Fuzzer:
             return
         if not (isinstance(data, dict) and isinstance(data.get("detail"), str)):
             self.failures.append(f"{what} -> {status} without string detail: {body[:200]!r}")
+
+
+def status_of_twisted_multipart(ctype: str, status: int, body: bytes) -> bool:
+    """Twisted (under Daphne) parses a multipart body itself and answers a malformed one with a bare 400 before
+    the application sees the request: a 4xx, but out of our reach."""
+    return ctype.startswith("multipart/") and status == 400 and not body
 
 
 def with_field(base: dict, field: str, raw: str) -> bytes:
