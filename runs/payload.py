@@ -120,6 +120,8 @@ def _config_and_context(payload: dict) -> tuple[dict, dict]:
     configurable = config.get("configurable") or {}
     if not isinstance(configurable, dict):
         raise InvalidInput("config.configurable: must be an object")
+    if not isinstance(config.get("metadata") or {}, dict):
+        raise InvalidInput("config.metadata: must be an object")
     context = _dict(payload, "context")
     if configurable and context:
         raise BadRequest(

@@ -239,7 +239,9 @@ def thread_state_update(
     thread = thread_get(thread_id=thread_id)
     if thread.status == Thread.Status.BUSY:
         raise Conflict(f"Thread {thread.thread_id} has in-flight runs: wait for them or cancel them first.")
-    configurable = {"checkpoint_ns": "", **{k: v for k, v in (checkpoint or {}).items() if k != "thread_id"}}
+    # A null field (the SDK sends checkpoint_ns: null) means "unset": NULL would break the checkpoint row's key.
+    fork = {k: v for k, v in (checkpoint or {}).items() if k != "thread_id" and v is not None}
+    configurable = {"checkpoint_ns": "", **fork}
     config = thread_graph_config(thread, configurable)
     with thread_graph(thread, config) as graph:
         if graph is None:

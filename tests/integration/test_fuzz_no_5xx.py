@@ -442,3 +442,37 @@ def test_cancel_many_refuses_run_ids_or_status_of_the_wrong_type(fx):
     for raw in ("1", "{}", "[]", "true"):
         fuzzer.send("POST", "/runs/cancel", content=with_field({}, "status", raw))
     assert not fuzzer.failures, "\n".join(fuzzer.failures)
+
+
+NESTED = {
+    "config": ["configurable", "tags", "recursion_limit", "metadata", "run_name"],
+    "checkpoint": ["checkpoint_id", "checkpoint_ns", "thread_id", "checkpoint_map"],
+    "command": ["resume", "goto", "update"],
+}
+NESTED_VALUES = ["1", '"x"', "{}", "[]", "null", INT64_MAX, "-1", '"../.."', "true", '{"thread_id": 1}']
+
+
+def nested_cases(base: dict, field: str) -> Iterator[bytes]:
+    for key in NESTED[field]:
+        for raw in NESTED_VALUES:
+            yield with_field(base, field, '{"' + key + '": ' + raw + "}")
+
+
+def test_nested_config_checkpoint_and_command_values_never_cause_a_5xx(fx):
+    fuzzer, a, threads = Fuzzer(fx["http"]), fx["a"], fx["t"]
+    run = {"assistant_id": "echo", "input": {"x": 1}, "multitask_strategy": "interrupt"}
+    cases = [
+        ("POST", f"/threads/{threads[1]}/runs", run, ["config", "checkpoint", "command"]),
+        ("POST", "/runs/wait", run, ["config"]),
+        ("POST", "/assistants", {"graph_id": "echo"}, ["config"]),
+        ("PATCH", f"/assistants/{a}", {}, ["config"]),
+        ("POST", "/runs/crons", {"assistant_id": "echo", "schedule": "0 0 1 1 *"}, ["config"]),
+        ("POST", f"/threads/{threads[1]}/state", {"values": {"x": 1}}, ["checkpoint"]),
+        ("POST", f"/threads/{threads[0]}/state/checkpoint", {}, ["checkpoint"]),
+        ("POST", f"/threads/{threads[0]}/history", {}, ["checkpoint"]),
+    ]
+    for method, path, base, fields in cases:
+        for field in fields:
+            for content in nested_cases(base, field):
+                fuzzer.send(method, path, content=content)
+    assert not fuzzer.failures, "\n".join(fuzzer.failures)
