@@ -93,8 +93,18 @@ def _durability(payload: dict) -> str:
     return value
 
 
+def _check_types(value: dict, name: str, types: dict[str, type]) -> None:
+    """Fields LangGraph reads with a fixed type fail the run later (or the request with a 500) when wrong."""
+    for key, expected in types.items():
+        item = value.get(key)
+        wrong = not isinstance(item, expected) or (isinstance(item, bool) and expected is not bool)
+        if item is not None and wrong:
+            raise InvalidInput(f"{name}.{key}: {item!r} is not of type '{expected.__name__}'")
+
+
 def _checkpoint(payload: dict) -> dict | None:
-    checkpoint = dict(_dict(payload, "checkpoint"))
+    checkpoint = {k: v for k, v in _dict(payload, "checkpoint").items() if v is not None}
+    _check_types(checkpoint, "checkpoint", {"checkpoint_id": str, "checkpoint_ns": str, "checkpoint_map": dict})
     checkpoint_id = payload.get("checkpoint_id")
     if checkpoint_id is not None:
         try:
@@ -120,8 +130,9 @@ def _config_and_context(payload: dict) -> tuple[dict, dict]:
     configurable = config.get("configurable") or {}
     if not isinstance(configurable, dict):
         raise InvalidInput("config.configurable: must be an object")
-    if not isinstance(config.get("metadata") or {}, dict):
-        raise InvalidInput("config.metadata: must be an object")
+    _check_types(config, "config", {"metadata": dict, "tags": list, "recursion_limit": int})
+    if not all(isinstance(tag, str) for tag in config.get("tags") or []):
+        raise InvalidInput("config.tags: must be a list of strings")
     context = _dict(payload, "context")
     if configurable and context:
         raise BadRequest(
