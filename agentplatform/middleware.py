@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
 from agentplatform import errors, jsonbody
@@ -63,7 +64,11 @@ class StrictInputMiddleware(_Guard):
             return errors.json_error(422, "The URL contains \\u0000, which is not supported")
         if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/admin/"):
             return None
-        body = request.body
+        try:
+            body = request.body
+        except RequestDataTooBig:  # a chunked body has no Content-Length for BodySizeLimitMiddleware to check
+            limit = settings.HTTP_MAX_REQUEST_BODY_BYTES
+            return errors.json_error(413, f"Request body too large: limit is {limit} bytes")
         if not body:
             return None
         try:

@@ -423,6 +423,14 @@ def test_oversized_and_unframed_bodies_get_a_json_answer(fx, stack):
         assert response.status_code == 413, (path, response.status_code, response.text[:200])
         assert isinstance(response.json()["detail"], str)
 
+    def huge_chunks() -> Iterator[bytes]:
+        yield huge[: len(huge) // 2]
+        yield huge[len(huge) // 2 :]
+
+    response = fx["http"].post("/threads", content=huge_chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, (response.status_code, response.text[:200])
+    assert isinstance(response.json()["detail"], str)
+
     def chunks() -> Iterator[bytes]:
         yield b'{"metadata": '
         yield b'{"a": 1}}'
