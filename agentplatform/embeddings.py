@@ -7,17 +7,14 @@ vectors), or a LangChain "provider:model" string. `agentplatform.embeddings:loca
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from agentplatform.langgraph_config import ConfigError
+from agentplatform.langgraph_config import ConfigError, import_target_module
 
 LOCAL_MINILM_DIMS = 384
 
@@ -52,20 +49,6 @@ class LocalMiniLMEmbeddings(Embeddings):
 local_minilm = LocalMiniLMEmbeddings()
 
 
-def _import_target(module_path: str, base_dir: Path) -> Any:
-    if "/" in module_path or module_path.endswith(".py"):
-        file_path = (base_dir / module_path).resolve()
-        if not file_path.is_file():
-            raise ConfigError(f"store.index.embed: {file_path} does not exist; fix the path in langgraph.json.")
-        name = f"agentplatform_embeddings_{abs(hash(str(file_path)))}"
-        spec = importlib.util.spec_from_file_location(name, file_path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-    return importlib.import_module(module_path)
-
-
 def _from_provider(embed: str) -> Embeddings:
     try:
         from langchain.embeddings import init_embeddings
@@ -92,7 +75,9 @@ def resolve_embeddings(embed: Any, base_dir: Path) -> Embeddings:
         )
     module_path, _, attr = embed.rpartition(":")
     try:
-        module = _import_target(module_path, base_dir)
+        module = import_target_module(
+            module_path, base_dir, what="store.index.embed", module_name="agentplatform_embeddings"
+        )
     except ModuleNotFoundError as exc:
         if exc.name != module_path.split(".")[0] and exc.name != module_path:
             raise ConfigError(f"store.index.embed '{embed}': importing {module_path} failed: {exc}.") from exc

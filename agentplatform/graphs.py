@@ -7,10 +7,7 @@ Every copy handed out is bound to the checkpointer and store of the calling proc
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +20,14 @@ from django.conf import settings
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
-from agentplatform.langgraph_config import ConfigError, GraphSpec, LangGraphConfig, apply_environment, load_config
+from agentplatform.langgraph_config import (
+    ConfigError,
+    GraphSpec,
+    LangGraphConfig,
+    apply_environment,
+    import_target_module,
+    load_config,
+)
 
 # The namespace the official server uses for the deterministic ids of system assistants.
 SYSTEM_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
@@ -45,20 +49,6 @@ class GraphEntry:
         return not isinstance(self.target, Pregel)
 
 
-def _import_module(target_path: str, base_dir: Path, graph_id: str):
-    if "/" in target_path or target_path.endswith(".py"):
-        file_path = (base_dir / target_path).resolve()
-        if not file_path.is_file():
-            raise ConfigError(f"Graph '{graph_id}': file {file_path} does not exist; fix the path in langgraph.json.")
-        module_name = f"agentplatform_graphs.{graph_id}_{abs(hash(str(file_path)))}"
-        spec = importlib.util.spec_from_file_location(module_name, file_path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        return module
-    return importlib.import_module(target_path)
-
-
 def _factory_takes_config(factory: Any) -> bool:
     try:
         params = [
@@ -74,7 +64,9 @@ def _factory_takes_config(factory: Any) -> bool:
 def _load_entry(spec: GraphSpec, base_dir: Path) -> GraphEntry:
     module_path, _, attr = spec.target.rpartition(":")
     try:
-        module = _import_module(module_path, base_dir, spec.graph_id)
+        module = import_target_module(
+            module_path, base_dir, what=f"Graph '{spec.graph_id}'", module_name=f"agentplatform_graphs.{spec.graph_id}"
+        )
     except ConfigError:
         raise
     except Exception as exc:

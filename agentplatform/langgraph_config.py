@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -122,3 +124,19 @@ def apply_environment(config: LangGraphConfig) -> None:
     for path in paths:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
+
+
+def import_target_module(target_path: str, base_dir: Path, *, what: str, module_name: str):
+    """Import the module part of a langgraph.json target: a file path ("./dir/file.py", relative to the config
+    file) or a dotted module name ("package.module"). `what` names the entry in error messages."""
+    if "/" not in target_path and not target_path.endswith(".py"):
+        return importlib.import_module(target_path)
+    file_path = (base_dir / target_path).resolve()
+    if not file_path.is_file():
+        raise ConfigError(f"{what}: {file_path} does not exist; fix the path in langgraph.json.")
+    name = f"{module_name}_{abs(hash(str(file_path)))}"
+    spec = importlib.util.spec_from_file_location(name, file_path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
