@@ -227,7 +227,8 @@ def run_cancel(
 
 
 def _cancel_candidates(*, thread_id: Any, run_ids: list | None, status: str | None) -> list[tuple]:
-    if run_ids is not None and not (isinstance(run_ids, list) and all(isinstance(r, (str, uuid.UUID)) for r in run_ids)):
+    ids_ok = isinstance(run_ids, list) and all(isinstance(r, (str, uuid.UUID)) for r in run_ids)
+    if run_ids is not None and not ids_ok:
         raise InvalidInput("run_ids: must be a list of run IDs")
     if status is not None and not isinstance(status, str):
         raise InvalidInput("Invalid status: must be 'pending', 'running', or 'all'")
