@@ -1,22 +1,54 @@
-"""Each run's events as a Redis Stream: the worker appends, any API process reads from any position.
+"""The event logs of runs and threads in Redis Streams. The only code that issues Redis stream commands.
 
-An entry has the fields `event` (the SSE event name, e.g. "values" or "updates|child:<task id>") and `data`
-(the JSON payload as bytes). Entry ids (`<ms>-<seq>`) are the SSE `id:` values clients send back in
-Last-Event-ID. The last entry of a run is the control event `DONE_EVENT`, whose data is
-`{"status": <run status>, "result": <the /wait body>}`; readers stop there and never forward it to clients.
-Redis may lose a log: readers fall back to the run's row in Postgres.
+Each run has a log: the worker appends the run's events, any API process reads them from any position. A thread
+has a log of its own for the events that belong to no run (`state_update`). An entry has the fields `event` (the
+SSE event name, e.g. "values" or "updates|child:<task id>") and `data` (the JSON payload as bytes). Entry ids
+(`<ms>-<seq>`) are the SSE `id:` values clients send back in Last-Event-ID.
+
+A run attempt's log starts with one `metadata {"run_id", "attempt"}` entry (`append_start`) and a run's log ends
+with the entry `DONE_EVENT`, whose data is `{"status": <run status>, "result": <the /wait body>}` (`finish_sync`);
+readers stop there and never forward it to clients. Redis may lose a log: readers fall back to the run's row in
+Postgres, so every write here is one a caller may treat as best effort.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from django.conf import settings
 
 from agentplatform import serde
+from agentplatform.redis_clients import async_redis, sync_redis
 
+logger = logging.getLogger(__name__)
+
+START = "0-0"
 DONE_EVENT = "__done__"
+# XREAD BLOCK must stay under the Redis client's socket timeout (redis-py's default is 5 s); 0 would block forever.
+MAX_BLOCK_MS = 4000
+# One entry as readers get it: (id, event, data).
+Entry = tuple[str, str, bytes]
+
+# The first attempt's start is written by whoever comes first: the API streaming the run it just created (so the
+# client's first event does not wait for a worker) or the worker starting it. A later attempt always writes its
+# own. Either way the log then outlives the attempt by RESUMABLE_STREAM_TTL_SECONDS, even if no done event comes;
+# a log that already ended (the run was quicker than the API) keeps its shorter expiry.
+# KEYS[1]: the run's log. ARGV: first attempt (1 or 0), max length, data, expiry, DONE_EVENT.
+_START_SCRIPT = """
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  if last and last[2][2] ~= ARGV[5] then
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+  end
+  return false
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', 'metadata', 'data', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return true
+"""
 
 
 def run_stream_key(run_id: object) -> str:
@@ -27,51 +59,111 @@ def thread_stream_key(thread_id: object) -> str:
     return f"agentplatform:thread:{thread_id}:events"
 
 
-def run_control_channel(run_id: object) -> str:
-    return f"agentplatform:run:{run_id}:control"
-
-
 def encode(data: Any) -> bytes:
     # Compact JSON, as the official server writes SSE data (orjson), whoever appends the event.
     return data if isinstance(data, bytes) else serde.dumps(data)
 
 
-async def append(redis, key: str, event: str, data: Any) -> str:
-    entry_id = await redis.xadd(
+def start_data(run_id: object, attempt: int) -> bytes:
+    """The data of an attempt's start event, the official `metadata` frame."""
+    return encode({"run_id": str(run_id), "attempt": attempt})
+
+
+def done_data(status: str, result: Any) -> bytes:
+    return encode({"status": status, "result": result})
+
+
+def done_result(data: bytes) -> Any:
+    """The /wait body carried by a done entry."""
+    return orjson.loads(data).get("result")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _block(block_ms: int | None) -> int | None:
+    return None if block_ms is None else min(max(1, block_ms), MAX_BLOCK_MS)
+
+
+async def append(key: str, event: str, data: Any) -> str:
+    """Append one event; its id."""
+    entry_id = await async_redis().xadd(
         key, {"event": event, "data": encode(data)}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True
     )
-    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return _text(entry_id)
 
 
-async def append_many(redis, key: str, events: Iterable[tuple[str, Any]]) -> None:
-    async with redis.pipeline(transaction=False) as pipe:
-        for event, data in events:
-            pipe.xadd(key, {"event": event, "data": encode(data)}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
-        await pipe.execute()
+async def append_start(run_id: object, attempt: int) -> None:
+    """Append an attempt's start event, once per attempt whoever calls first (see _START_SCRIPT)."""
+    ttl = int(settings.BG_JOB_TIMEOUT_SECS) + settings.RESUMABLE_STREAM_TTL_SECONDS
+    args = (1 if attempt == 1 else 0, settings.STREAM_MAX_EVENTS, start_data(run_id, attempt), ttl, DONE_EVENT)
+    await async_redis().eval(_START_SCRIPT, 1, run_stream_key(run_id), *args)
 
 
-async def finish(redis, key: str, status: str, result: Any, ttl_seconds: int) -> None:
-    """Append the done control event and let the log expire `ttl_seconds` later."""
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"event": DONE_EVENT, "data": encode({"status": status, "result": result})})
-        pipe.expire(key, ttl_seconds)
-        await pipe.execute()
+def finish_sync(run_id: object, status: str, result: Any, *, error: dict | None = None) -> None:
+    """Append (an `error` event and) the done event, and let the log expire RESUMABLE_STREAM_TTL_SECONDS later.
+
+    Best effort: Redis may be down, and waiters then learn the ending from Postgres.
+    """
+    key = run_stream_key(run_id)
+    try:
+        pipe = sync_redis().pipeline(transaction=False)
+        if error is not None:
+            pipe.xadd(key, {"event": "error", "data": encode(error)})
+        pipe.xadd(key, {"event": DONE_EVENT, "data": done_data(status, result)})
+        pipe.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not write the end of run %s to its stream log", run_id, exc_info=True)
 
 
-def decode_entries(raw: list) -> list[tuple[str, str, bytes]]:
+def append_thread_sync(thread_id: object, event: str, data: Any) -> None:
+    """Append an event to a thread's own log, which expires RESUMABLE_STREAM_TTL_SECONDS after its last event."""
+    key = thread_stream_key(thread_id)
+    pipe = sync_redis().pipeline(transaction=False)
+    pipe.xadd(key, {"event": event, "data": encode(data)}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
+    pipe.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+    pipe.execute()
+
+
+def decode_entries(raw: list) -> list[Entry]:
     """XREAD/XRANGE rows -> [(id, event, data bytes)]."""
     out = []
     for entry_id, fields in raw:
-        ident = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
         event = fields[b"event"].decode() if b"event" in fields else fields["event"]
         data = fields.get(b"data", fields.get("data", b""))
-        out.append((ident, event, data))
+        out.append((_text(entry_id), event, data))
     return out
 
 
-async def read_after(redis, key: str, after_id: str, block_ms: int | None, count: int = 500) -> list:
-    """Entries after `after_id` ("0-0" for all), waiting up to block_ms for the first one."""
-    rows = await redis.xread({key: after_id}, count=count, block=block_ms)
+async def read_after(key: str, after_id: str, block_ms: int | None, count: int = 500) -> list[Entry]:
+    """Entries after `after_id` (START for all), waiting up to block_ms (at most MAX_BLOCK_MS) for the first one."""
+    rows = await async_redis().xread({key: after_id}, count=count, block=_block(block_ms))
     if not rows:
         return []
     return decode_entries(rows[0][1])
+
+
+async def read_many_after(
+    cursors: Mapping[str, str], block_ms: int | None, count: int = 500
+) -> list[tuple[str, str, str, bytes]]:
+    """Entries of several logs, each after its own cursor, as (key, id, event, data) in id (= time) order."""
+    rows = await async_redis().xread(dict(cursors), count=count, block=_block(block_ms))
+    entries = [(_text(key), *entry) for key, raw in rows or [] for entry in decode_entries(raw)]
+    entries.sort(key=lambda entry: tuple(int(part) for part in entry[1].split("-")))
+    return entries
+
+
+async def last_entry(key: str) -> tuple[str, str | None]:
+    """The id and event name of a log's last entry, or (START, None) when there is no log."""
+    rows = await async_redis().xrevrange(key, count=1)
+    if not rows:
+        return START, None
+    entry_id, event, _data = decode_entries(rows)[0]
+    return entry_id, event
+
+
+async def exists(key: str) -> bool:
+    """Whether the log is still there (it expires after its run, and Redis may lose it)."""
+    return bool(await async_redis().exists(key))

@@ -16,6 +16,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
+from agentplatform import stream_log
 from agentplatform.errors import ApplicationError
 from agentplatform.ids import parse_uuid
 from runs import stream_reader
@@ -23,7 +24,7 @@ from runs import stream_reader
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 32
 # Idle readers wake up this often, to notice a finished run even when its log is gone.
-BLOCK_MS = stream_reader.MAX_BLOCK_MS
+BLOCK_MS = stream_log.MAX_BLOCK_MS
 
 
 def _modes(value: Any) -> list[str]:

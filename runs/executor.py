@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,6 @@ from langgraph.errors import GraphRecursionError, InvalidUpdateError
 from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import async_checkpointer, store_for_async
-from agentplatform.redis_clients import async_redis
 from runs.stream_events import requested, stream_graph
 from threads.state import command_from_json, interrupt_to_dict, interrupts_by_task
 
@@ -117,13 +117,19 @@ class _RunLog:
     """Appends to the run's stream log. Best effort: Postgres has the run's ending even if Redis is away."""
 
     def __init__(self, run_id: UUID) -> None:
-        self.redis = async_redis()
+        self.run_id = run_id
         self.key = stream_log.run_stream_key(run_id)
         self.failed = False
 
+    async def start(self, attempt: int) -> None:
+        await self._best_effort(stream_log.append_start(self.run_id, attempt))
+
     async def publish(self, event: str, data: Any) -> None:
+        await self._best_effort(stream_log.append(self.key, event, data))
+
+    async def _best_effort(self, write: Awaitable[Any]) -> None:
         try:
-            await stream_log.append(self.redis, self.key, event, data)
+            await write
         except Exception:
             if not self.failed:  # one warning per attempt, not one per token
                 logger.warning("cannot append to the stream log %s", self.key, exc_info=True)
@@ -160,7 +166,7 @@ class _Attempt:
 async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     """Run one attempt to its end. Never raises: every ending is described by the Outcome."""
     attempt = _Attempt(spec)
-    await attempt.log.publish("metadata", {"run_id": str(spec.run_id), "attempt": spec.attempt})
+    await attempt.log.start(spec.attempt)
     config = graph_config(spec)
     try:
         checkpointer = None if spec.temporary else await async_checkpointer()

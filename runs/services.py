@@ -13,11 +13,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from agentplatform import stream_log
 from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.ids import parse_uuid, uuid7
 from assistants.models import Assistant
 from assistants.selectors import assistant_resolve
-from runs import doorbell, stream_control
+from runs import doorbell
 from runs.checkpoints import checkpoints_delete_for_run
 from runs.models import Run
 from runs.payload import RunRequest, parse_run_payload
@@ -186,12 +187,12 @@ def _cancel_locked(runs: list[Run], *, action: str) -> None:
             Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_action=action, updated_at=now)
         elif action == "rollback":
             run_delete_with_checkpoints(run=run)
-            transaction.on_commit(lambda run_id=run.run_id: stream_control.finish_sync(run_id, "interrupted", {}))
+            transaction.on_commit(lambda run_id=run.run_id: stream_log.finish_sync(run_id, "interrupted", {}))
         else:
             Run.objects.filter(pk=run.pk, status=Run.Status.PENDING).update(
                 status=Run.Status.INTERRUPTED, cancel_action=action, ended_at=now, updated_at=now
             )
-            transaction.on_commit(lambda run_id=run.run_id: stream_control.finish_sync(run_id, "interrupted", {}))
+            transaction.on_commit(lambda run_id=run.run_id: stream_log.finish_sync(run_id, "interrupted", {}))
 
 
 def _settle_thread_after_cancel(thread_id: uuid.UUID) -> None:

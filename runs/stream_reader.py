@@ -1,4 +1,5 @@
-"""Readers of the stream logs: each client (SSE response or websocket) owns a cursor into Redis Streams.
+"""Readers of the stream logs: each client (SSE response or websocket) owns a cursor into the logs that
+agentplatform.stream_log keeps in Redis Streams.
 
 A reader never slows the worker: the worker only appends; a slow client just lags behind in the log.
 Redis may lose a log (expiry, restart), so a reader also watches the run's row in Postgres and stops once the
@@ -17,39 +18,31 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import orjson
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 from redis.exceptions import RedisError
 
 from agentplatform import serde, stream_log
 from agentplatform.errors import InvalidInput, NotFound
-from agentplatform.redis_clients import async_redis
 from runs import selectors
 from runs.models import Run
 from runs.stream_events import requested
 
 P = ParamSpec("P")
 T = TypeVar("T")
-START = "0-0"
+START = stream_log.START
 # How often an idle reader asks Postgres whether its run is over (or a thread has new runs).
 CHECK_INTERVAL_SECONDS = 1.0
 # After Postgres says a run ended, how long to wait for its done entry before trusting Postgres alone.
 DONE_GRACE_SECONDS = 2.0
 _STREAM_ID = re.compile(r"^\d+(-(\d+|\*))?$")
 THREAD_STREAM_MODES = ("run_modes", "lifecycle", "state_update")
-# XREAD BLOCK must stay under the Redis client's socket timeout (redis-py's default is 5 s).
-MAX_BLOCK_MS = 4000
 # A thread reader learns of new runs by asking Postgres, so it wakes up more often while idle.
 THREAD_BLOCK_MS = 500
-
-
-def _block(block_ms: int) -> int:
-    return min(max(1, block_ms), MAX_BLOCK_MS)
 
 
 @dataclass(frozen=True)
@@ -71,36 +64,15 @@ def parse_last_event_id(value: str | None) -> str | None:
     return value.replace("-*", "-0")
 
 
-async def _last_id(redis: Any, key: str) -> tuple[str, str | None]:
-    """The id and event name of a log's last entry, or ("0-0", None) when there is no log yet."""
-    rows = await redis.xrevrange(key, count=1)
-    if not rows:
-        return START, None
-    (entry_id, event, _data) = stream_log.decode_entries(rows)[0]
-    return entry_id, event
-
-
 async def log_run_start(run: Run) -> None:
-    """Append the run's first `metadata` event from the API, so a stream's first event need not wait for a worker.
+    """Log the run's start from the API, so a create-and-stream client's first event need not wait for a worker.
 
-    The worker appends its own copy when it starts the graph; readers drop that copy (`_is_repeated_start`).
-    The expiry only bounds the log of a run that never starts; the worker's end-of-run expiry replaces it.
+    Best effort: if Redis is away now, the worker writes the start when it picks the run up.
     """
-    redis = async_redis()
-    key = stream_log.run_stream_key(run.run_id)
     try:
-        await stream_log.append(redis, key, "metadata", {"run_id": str(run.run_id), "attempt": 1})
-        await redis.expire(key, int(settings.BG_JOB_TIMEOUT_SECS) + settings.RESUMABLE_STREAM_TTL_SECONDS)
+        await stream_log.append_start(run.run_id, 1)
     except RedisError:
-        pass  # best effort: the worker writes the event anyway
-
-
-async def _is_repeated_start(redis: Any, key: str, entry_id: str, event: str, data: bytes) -> bool:
-    """A first-attempt `metadata` entry that is not the log's first entry repeats one the API already wrote."""
-    if event != "metadata" or orjson.loads(data).get("attempt") != 1:
-        return False
-    head = stream_log.decode_entries(await redis.xrange(key, count=1))
-    return bool(head) and head[0][0] != entry_id
+        pass
 
 
 def in_worker_thread(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
@@ -164,27 +136,24 @@ class RunLogReader:
     async def open(cls, run: Run, *, last_event_id: str | None, stream_modes: list[str] | None = None) -> RunLogReader:
         """From the start of the log (`last_event_id="0-0"`), after an id, or, with None, from now on."""
         modes = stream_modes or []
-        redis = async_redis()
         if last_event_id is not None:
             reader = cls(run, modes, last_event_id, replaying=True)
-            if run.status in Run.TERMINAL and not await redis.exists(reader.key):
+            if run.status in Run.TERMINAL and not await stream_log.exists(reader.key):
                 reader.done, reader._fallback = True, _fallback_events(run, modes)
             return reader
-        last, event = await _last_id(redis, stream_log.run_stream_key(run.run_id))
+        last, event = await stream_log.last_entry(stream_log.run_stream_key(run.run_id))
         reader = cls(run, modes, last, replaying=False)
         # A finished run has nothing live left: the official server closes the stream at once.
         reader.done = event == stream_log.DONE_EVENT or (event is None and run.status in Run.TERMINAL)
         return reader
 
-    async def _take(self, redis: Any, rows: list) -> list[LogEvent]:
+    def _take(self, rows: list[stream_log.Entry]) -> list[LogEvent]:
         events = []
         for entry_id, event, data in rows:
             self.cursor = entry_id
             if event == stream_log.DONE_EVENT:
                 self.done = True
                 break
-            if await _is_repeated_start(redis, self.key, entry_id, event, data):
-                continue
             if requested(event, self.stream_modes):
                 events.append(LogEvent(entry_id, event, data))
         return events
@@ -196,13 +165,12 @@ class RunLogReader:
             return events
         if self.done:
             return None
-        redis = async_redis()
-        rows = await stream_log.read_after(redis, self.key, self.cursor, _block(block_ms))
+        rows = await stream_log.read_after(self.key, self.cursor, block_ms)
         if rows:
-            return await self._take(redis, rows)
-        return await self._check_run(redis)
+            return self._take(rows)
+        return await self._check_run()
 
-    async def _check_run(self, redis: Any) -> list[LogEvent]:
+    async def _check_run(self) -> list[LogEvent]:
         now = time.monotonic()
         if now - self._checked_at < CHECK_INTERVAL_SECONDS:
             return []
@@ -213,7 +181,7 @@ class RunLogReader:
             return []
         if run.status not in Run.TERMINAL:
             return []
-        if await redis.exists(self.key):
+        if await stream_log.exists(self.key):
             # The worker commits the status and appends the done entry one after the other: give it a moment.
             self._ended_at = self._ended_at or now
             if now - self._ended_at < DONE_GRACE_SECONDS:
@@ -284,7 +252,6 @@ class ThreadLogReader:
 
     @classmethod
     async def open(cls, thread_id: uuid.UUID, *, last_event_id: str | None, stream_modes: list[str]) -> ThreadLogReader:
-        redis = async_redis()
         thread_key = stream_log.thread_stream_key(thread_id)
         if last_event_id is not None:
             since = _id_time(last_event_id) - timedelta(minutes=5) if last_event_id != START else datetime.min
@@ -292,11 +259,11 @@ class ThreadLogReader:
             reader.cursors[thread_key] = last_event_id
         else:
             reader = cls(thread_id, stream_modes, datetime.now(UTC))
-            reader.cursors[thread_key] = (await _last_id(redis, thread_key))[0]
-        await reader._refresh(redis, initial=True)
+            reader.cursors[thread_key] = (await stream_log.last_entry(thread_key))[0]
+        await reader._refresh(initial=True)
         return reader
 
-    async def _refresh(self, redis: Any, *, initial: bool = False) -> None:
+    async def _refresh(self, *, initial: bool = False) -> None:
         """Start following runs that appeared since the last look (a new run is read from its beginning)."""
         self._checked_at = time.monotonic()
         for run_id, status in await _thread_runs(self.thread_id, self.since, self.known_runs):
@@ -305,33 +272,27 @@ class ThreadLogReader:
             if self.replay_from is not None:
                 cursor = self.replay_from
             elif initial and status in Run.IN_FLIGHT:
-                cursor, event = await _last_id(redis, key)  # joined mid-run: only what comes next
+                cursor, event = await stream_log.last_entry(key)  # joined mid-run: only what comes next
                 if event == stream_log.DONE_EVENT:
                     continue
             else:
                 cursor = START
-            if status in Run.TERMINAL and not await redis.exists(key):
+            if status in Run.TERMINAL and not await stream_log.exists(key):
                 continue
             self.cursors[key] = cursor
             self.runs_by_key[key] = run_id
 
     async def read(self, block_ms: int) -> list[LogEvent]:
-        redis = async_redis()
-        rows = await redis.xread(dict(self.cursors), count=500, block=_block(min(block_ms, THREAD_BLOCK_MS)))
-        if not rows:
+        entries = await stream_log.read_many_after(self.cursors, min(block_ms, THREAD_BLOCK_MS))
+        if not entries:
             if time.monotonic() - self._checked_at >= THREAD_BLOCK_MS / 1000:
-                await self._refresh(redis)
+                await self._refresh()
             return []
-        entries = []
-        for key, raw in rows:
-            key = key.decode() if isinstance(key, bytes) else key
-            entries += [(entry_id, key, event, data) for entry_id, event, data in stream_log.decode_entries(raw)]
-        entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
-        return await self._take(redis, entries)
+        return await self._take(entries)
 
-    async def _take(self, redis: Any, entries: list) -> list[LogEvent]:
+    async def _take(self, entries: list[tuple[str, str, str, bytes]]) -> list[LogEvent]:
         events, finished = [], False
-        for entry_id, key, event, data in entries:
+        for key, entry_id, event, data in entries:
             if key not in self.cursors:
                 continue
             self.cursors[key] = entry_id
@@ -339,10 +300,8 @@ class ThreadLogReader:
                 run_id = self.runs_by_key.pop(key)
                 del self.cursors[key]
                 event, data, finished = "metadata", serde.dumps({"status": "run_done", "run_id": str(run_id)}), True
-            elif await _is_repeated_start(redis, key, entry_id, event, data):
-                continue
             if _thread_event_wanted(event, data, self.stream_modes):
                 events.append(LogEvent(entry_id, event, data))
         if finished:
-            await self._refresh(redis)  # an enqueued run may start right after this one
+            await self._refresh()  # an enqueued run may start right after this one
         return events

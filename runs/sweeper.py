@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runs import doorbell, leases, stream_control
+from agentplatform import stream_log
+from runs import doorbell, leases
 from runs.models import Run
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _requeue(lease: leases.Lease) -> bool:
 def _fail(lease: leases.Lease, attempt: int, temporary: bool) -> bool:
     error = leases.lease_fail_exhausted(lease, attempt=attempt, temporary=temporary)
     if error is not None:
-        stream_control.finish_sync(lease.run_id, Run.Status.ERROR, {"__error__": error}, error=error)
+        stream_log.finish_sync(lease.run_id, Run.Status.ERROR, {"__error__": error}, error=error)
     return error is not None
 
 

@@ -8,7 +8,6 @@ lost log (Redis restart, expiry) only costs a little latency.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -17,7 +16,6 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from agentplatform import serde, stream_log
-from agentplatform.redis_clients import async_redis
 from runs.models import Run
 
 KEEPALIVE_SECS = 5.0
@@ -41,36 +39,35 @@ def _row_result(run_id: UUID) -> tuple[bool, Any]:
 
 async def run_wait_result(run_id: UUID) -> Any:
     """The run's /wait body once it has ended."""
-    redis = async_redis()
     key = stream_log.run_stream_key(run_id)
-    cursor = "0-0"
+    cursor = stream_log.START
     while True:
         try:
-            entries = await stream_log.read_after(redis, key, cursor, block_ms=_BLOCK_MS)
+            entries = await stream_log.read_after(key, cursor, block_ms=_BLOCK_MS)
         except Exception:  # noqa: BLE001 - Redis unavailable: the database still knows the ending
             entries = []
             await asyncio.sleep(_BLOCK_MS / 1000)
         for entry_id, event, data in entries:
             cursor = entry_id
             if event == stream_log.DONE_EVENT:
-                return json.loads(data).get("result")
+                return stream_log.done_result(data)
         if entries:
             continue
         # Not thread_sensitive: this may run after the view returned (streamed body), when the request's
         # thread-sensitive executor is gone.
         finished, result = await sync_to_async(_row_result, thread_sensitive=False)(run_id)
         if finished:
-            return await _result_after_row(redis, key, cursor, result)
+            return await _result_after_row(key, cursor, result)
 
 
-async def _result_after_row(redis, key: str, cursor: str, result: Any) -> Any:
+async def _result_after_row(key: str, cursor: str, result: Any) -> Any:
     if result is not None:
         return result
     # The row is gone: its done event is being appended right now, or it was rolled back.
     try:
-        for _, event, data in await stream_log.read_after(redis, key, cursor, block_ms=2000):
+        for _, event, data in await stream_log.read_after(key, cursor, block_ms=2000):
             if event == stream_log.DONE_EVENT:
-                return json.loads(data).get("result")
+                return stream_log.done_result(data)
     except Exception:  # noqa: BLE001
         pass
     return {}

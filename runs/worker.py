@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
-from runs import doorbell, executor, leases, stream_control, worker_loop
+from agentplatform import stream_log
+from runs import doorbell, executor, leases, worker_loop
 from runs.executor import Outcome, RunControl, RunSpec
 from runs.leases import Lease
 from runs.models import Run
@@ -59,7 +60,7 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
 def _fail_too_many_attempts(run: Run, lease: Lease) -> None:
     error = leases.lease_fail_exhausted(lease, attempt=run.attempt - 1, temporary=run.temporary)
     if error is not None:
-        stream_control.finish_sync(run.run_id, Run.Status.ERROR, {"__error__": error}, error=error)
+        stream_log.finish_sync(run.run_id, Run.Status.ERROR, {"__error__": error}, error=error)
         _ring_next(lease.thread_id)
 
 
@@ -114,7 +115,7 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
         logger.warning("run %s: lease lost before its end was written", run.run_id)
         return
     done_status = Run.Status.INTERRUPTED if outcome.status == "rollback" else outcome.status
-    stream_control.finish_sync(run.run_id, done_status, outcome.result)
+    stream_log.finish_sync(run.run_id, done_status, outcome.result)
     logger.info("run %s ended: %s", run.run_id, outcome.status)
     _send_webhook(run, outcome)
     if not run.temporary:  # a temporary thread is gone, and had no other runs

@@ -8,18 +8,16 @@ import uuid
 from typing import Any
 
 import redis
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from langgraph.types import StateSnapshot, StateUpdate
 
-from agentplatform import serde, stream_log
+from agentplatform import stream_log
 from agentplatform.errors import ApplicationError, BadRequest, Conflict, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid, uuid7
 from agentplatform.persistence import sync_checkpointer
-from agentplatform.redis_clients import sync_redis
 from agentplatform.reserved import without_reserved_metadata
 from agentplatform.serde import to_jsonable
 from threads.models import Thread
@@ -267,12 +265,9 @@ def _refresh_after_update(thread: Thread, snapshot: StateSnapshot) -> None:
 
 def _publish_state_update(thread_id: uuid.UUID, snapshot: StateSnapshot) -> None:
     """The official `state_update` thread event, for `GET /threads/{id}/stream?stream_modes=state_update`."""
-    data = serde.dumps({"state": snapshot_to_dict(snapshot), "thread_id": str(thread_id)})
-    key = stream_log.thread_stream_key(thread_id)
+    data = {"state": snapshot_to_dict(snapshot), "thread_id": str(thread_id)}
     try:
-        client = sync_redis()
-        client.xadd(key, {"event": "state_update", "data": data}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
-        client.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+        stream_log.append_thread_sync(thread_id, "state_update", data)
     except redis.RedisError:
         # Redis may lose events (design.md); the state itself is safe in Postgres.
         logger.warning("could not publish state_update for thread %s", thread_id, exc_info=True)

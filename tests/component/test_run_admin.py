@@ -24,7 +24,7 @@ def admin_client():
 
 @pytest.fixture(autouse=True)
 def quiet_stream_log(monkeypatch):
-    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    monkeypatch.setattr("agentplatform.stream_log.finish_sync", lambda *a, **k: None)
 
 
 def test_run_list_shows_status_and_error(admin_client):

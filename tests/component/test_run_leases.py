@@ -172,7 +172,7 @@ def test_sweeper_rerings_only_stale_pending_runs_of_idle_threads(thread, rung):
 def test_too_many_attempts_fail_the_run_with_a_clear_error(thread, monkeypatch, settings):
     from runs import worker
 
-    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    monkeypatch.setattr("agentplatform.stream_log.finish_sync", lambda *a, **k: None)
     run = pending(thread, attempt=settings.BG_JOB_MAX_RETRIES)
     worker.run_execute(run_id=run.run_id)
     failed = Run.objects.get(run_id=run.run_id)
@@ -183,7 +183,7 @@ def test_too_many_attempts_fail_the_run_with_a_clear_error(thread, monkeypatch, 
 
 
 def test_sweeper_fails_an_expired_run_on_its_last_attempt(thread, monkeypatch, settings):
-    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    monkeypatch.setattr("agentplatform.stream_log.finish_sync", lambda *a, **k: None)
     run = pending(thread, attempt=settings.BG_JOB_MAX_RETRIES - 1)
     leases.run_claim(run_id=run.run_id, owner="w")
     Run.objects.filter(run_id=run.run_id).update(lease_expires_at=timezone.now() - timedelta(hours=1))

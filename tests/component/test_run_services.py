@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def no_doorbell(monkeypatch):
     rung: list = []
     monkeypatch.setattr("runs.doorbell.ring", lambda run_id, countdown=None: rung.append((str(run_id), countdown)))
-    monkeypatch.setattr("runs.stream_control.finish_sync", lambda *a, **k: None)
+    monkeypatch.setattr("agentplatform.stream_log.finish_sync", lambda *a, **k: None)
     return rung
 
 

@@ -9,7 +9,6 @@ import orjson
 import pytest
 
 from agentplatform import serde, stream_log
-from agentplatform.redis_clients import async_redis
 from runs import stream_reader
 from runs.models import Run
 from runs.stream_views import sse_body
@@ -55,11 +54,10 @@ def make_run(status: str = Run.Status.RUNNING, **fields) -> Run:
 
 
 async def write(run: Run, events: list[tuple[str, object]], done: bool = False) -> list[str]:
-    redis = async_redis()
     key = stream_log.run_stream_key(run.run_id)
-    ids = [await stream_log.append(redis, key, name, serde.dumps(data)) for name, data in events]
+    ids = [await stream_log.append(key, name, serde.dumps(data)) for name, data in events]
     if done:
-        await stream_log.finish(redis, key, "success", {}, 60)
+        await asyncio.to_thread(stream_log.finish_sync, run.run_id, "success", {})
     return ids
 
 
@@ -291,13 +289,15 @@ def test_sse_body_frames_ids_only_when_asked():
     assert framed == f'event: values\r\ndata: {{"a":1}}\r\nid: {entry_id}\r\n\r\n'.encode()
 
 
-def test_the_workers_copy_of_the_first_metadata_is_dropped_after_the_apis():
+def test_the_first_attempts_start_is_logged_once_by_the_api_and_the_worker_together():
     run = make_run()
     metadata = {"run_id": str(run.run_id), "attempt": 1}
 
     async def scenario():
         await stream_reader.log_run_start(run)  # what POST /runs/stream does before a worker starts
-        await write(run, [("metadata", metadata), ("values", {"a": 1}), ("metadata", {**metadata, "attempt": 2})])
+        await stream_log.append_start(run.run_id, 1)  # the worker starting the graph
+        await write(run, [("values", {"a": 1})])
+        await stream_log.append_start(run.run_id, 2)  # a retried attempt
         await write(run, [], done=True)
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
         return await drain(reader)
@@ -309,12 +309,13 @@ def test_the_workers_copy_of_the_first_metadata_is_dropped_after_the_apis():
     ]
 
 
-def test_a_workers_first_metadata_is_kept_when_it_heads_the_log():
+def test_the_workers_start_heads_the_log_when_the_api_wrote_none():
     run = make_run()
     metadata = {"run_id": str(run.run_id), "attempt": 1}
 
     async def scenario():
-        await write(run, [("metadata", metadata), ("values", {"a": 1})], done=True)
+        await stream_log.append_start(run.run_id, 1)
+        await write(run, [("values", {"a": 1})], done=True)
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
         return await drain(reader)
 
