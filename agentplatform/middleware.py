@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
 from agentplatform import errors, jsonbody
+from agentplatform.api_errors import json_error
 
 
 class _Guard:
@@ -61,18 +62,18 @@ class StrictInputMiddleware(_Guard):
 
     def _refused(self, request) -> JsonResponse | None:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return errors.json_error(422, "The URL contains \\u0000, which is not supported")
+            return json_error(422, "The URL contains \\u0000, which is not supported")
         if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/admin/"):
             return None
         try:
             body = request.body
         except RequestDataTooBig:  # a chunked body has no Content-Length for BodySizeLimitMiddleware to check
             limit = settings.HTTP_MAX_REQUEST_BODY_BYTES
-            return errors.json_error(413, f"Request body too large: limit is {limit} bytes")
+            return json_error(413, f"Request body too large: limit is {limit} bytes")
         if not body:
             return None
         try:
             jsonbody.loads(body)
         except errors.InvalidInput as exc:
-            return errors.json_error(exc.status_code, exc.detail)
+            return json_error(exc.status_code, exc.detail)
         return None

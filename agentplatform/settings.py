@@ -113,7 +113,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "agentplatform.errors.exception_handler",
+    "EXCEPTION_HANDLER": "agentplatform.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "agentplatform.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

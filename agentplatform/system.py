@@ -9,7 +9,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
 import agentplatform
-from agentplatform.errors import json_error
+from agentplatform.api_errors import json_error
 
 
 def get_only(view):

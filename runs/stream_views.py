@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
-from agentplatform import errors
+from agentplatform import api_errors, errors
 from agentplatform.ids import parse_uuid
 from runs import sse, stream_reader
 from runs.models import Run
@@ -32,7 +32,7 @@ Reader = stream_reader.RunLogReader | stream_reader.ThreadLogReader
 
 def _error_response(exc: Exception) -> JsonResponse:
     """The same `{"detail": ...}` body the DRF exception handler gives every other endpoint."""
-    response = errors.exception_handler(exc, {})
+    response = api_errors.exception_handler(exc, {})
     if response is None:
         raise exc
     return JsonResponse(response.data, status=response.status_code)

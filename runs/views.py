@@ -21,7 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform import serde
-from agentplatform.errors import ApplicationError, InvalidInput, json_error
+from agentplatform.api_errors import json_error
+from agentplatform.errors import ApplicationError, InvalidInput
 from agentplatform.ids import parse_uuid
 from runs import selectors, services, waiting
 from runs.models import Run
