@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
 from agentplatform import api_errors, errors
+from agentplatform.db_threads import in_worker_thread
 from agentplatform.ids import parse_uuid
 from runs import sse, stream_reader
 from runs.models import Run
@@ -116,9 +117,7 @@ def _sse_response(body: AsyncIterator[bytes], headers: dict | None = None) -> St
 def _canceller(run: Run) -> Callable[[], Awaitable[None]]:
     async def cancel() -> None:
         try:
-            await stream_reader.in_worker_thread(run_cancel)(
-                thread_id=run.thread_id, run_ids=[run.run_id], action="interrupt"
-            )
+            await in_worker_thread(run_cancel)(thread_id=run.thread_id, run_ids=[run.run_id], action="interrupt")
         except errors.NotFound:
             pass  # already finished
         except Exception:
@@ -133,7 +132,7 @@ async def create_run_stream(request: HttpRequest, thread_id: str | None = None) 
     try:
         tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
         payload = _json_body(request)
-        run = await stream_reader.in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
+        run = await in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
         await stream_reader.log_run_start(run)
         reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     except Exception as exc:  # noqa: BLE001 - application errors become their JSON 4xx

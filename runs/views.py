@@ -22,12 +22,12 @@ from rest_framework.views import APIView
 
 from agentplatform import serde
 from agentplatform.api_errors import json_error
+from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import ApplicationError, InvalidInput
 from agentplatform.ids import parse_uuid
 from runs import selectors, services, waiting
 from runs.models import Run
 from runs.serializers import run_json, run_select_validate
-from runs.stream_reader import in_worker_thread
 
 THREAD_RUNS = ["Thread Runs"]
 STATELESS_RUNS = ["Stateless Runs"]
