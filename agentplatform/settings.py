@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.middleware.IdentityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,6 +66,7 @@ API_MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.middleware.IdentityMiddleware",
 ]
 
 ROOT_URLCONF = "agentplatform.urls"
