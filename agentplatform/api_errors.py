@@ -16,6 +16,9 @@ from rest_framework.response import Response
 
 from agentplatform.errors import ApplicationError
 
+# What the official server (Starlette) answers for a known path with a wrong method.
+METHOD_NOT_ALLOWED = "Method Not Allowed"
+
 
 def _first_message(detail: object) -> str:
     """DRF nests validation errors in dicts and lists; clients expect one readable string."""
@@ -40,6 +43,8 @@ def status_and_detail(exc: Exception) -> tuple[int, str] | None:
         return 422, f"Invalid value: {str(exc).splitlines()[0]}"
     if isinstance(exc, Http404):
         return 404, "Not Found"
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return 405, METHOD_NOT_ALLOWED
     if isinstance(exc, drf_exceptions.ParseError):
         return 422, "Invalid JSON in request body"
     if isinstance(exc, drf_exceptions.ValidationError):
