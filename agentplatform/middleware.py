@@ -1,4 +1,4 @@
-"""ASGI-level guards that must act before Django reads a request body."""
+"""Guards every API request passes before its view: body size and strictness, then the caller's identity."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
 from agentplatform import errors, jsonbody
+from agentplatform.api_errors import json_error
+from agentplatform.handlers import ADMIN_PREFIXES
+from agentplatform.identity import http_identity
 
 
 class _Guard:
@@ -55,24 +58,42 @@ class StrictInputMiddleware(_Guard):
     """Refuse, with 422, input that would pass a view but fail later: a NUL in the URL (Postgres text refuses it)
     or a JSON body Python parses but Postgres/orjson/UTF-8 do not (agentplatform.jsonbody).
 
-    Every view parses its own body (DRF, /runs/wait, the stream views); checking once here covers them all.
+    DRF views and async endpoints (agentplatform.edge.json_body) parse bodies their own way; checking once here
+    covers them all.
     The API only speaks JSON, whatever the Content-Type says; the admin's form posts are left alone.
     """
 
     def _refused(self, request) -> JsonResponse | None:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return errors.json_error(422, "The URL contains \\u0000, which is not supported")
+            return json_error(422, "The URL contains \\u0000, which is not supported")
         if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/admin/"):
             return None
         try:
             body = request.body
         except RequestDataTooBig:  # a chunked body has no Content-Length for BodySizeLimitMiddleware to check
             limit = settings.HTTP_MAX_REQUEST_BODY_BYTES
-            return errors.json_error(413, f"Request body too large: limit is {limit} bytes")
+            return json_error(413, f"Request body too large: limit is {limit} bytes")
         if not body:
             return None
         try:
             jsonbody.loads(body)
         except errors.InvalidInput as exc:
-            return errors.json_error(exc.status_code, exc.detail)
+            return json_error(exc.status_code, exc.detail)
+        return None
+
+
+class IdentityMiddleware(_Guard):
+    """Resolve the caller once per API request, for DRF and async views alike (`request.identity`).
+
+    Here rather than in each kind of view so that authentication, when it plugs into `request_identity`, covers
+    every route, unknown ones included, as the official server's middleware does. The admin has its own login.
+    """
+
+    def _refused(self, request) -> JsonResponse | None:
+        if request.path.startswith(ADMIN_PREFIXES):
+            return None
+        try:
+            request.identity = http_identity(request)
+        except errors.ApplicationError as exc:
+            return json_error(exc.status_code, exc.detail)
         return None

@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.middleware.IdentityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,6 +66,7 @@ API_MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.middleware.IdentityMiddleware",
 ]
 
 ROOT_URLCONF = "agentplatform.urls"
@@ -113,7 +115,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "agentplatform.errors.exception_handler",
+    "EXCEPTION_HANDLER": "agentplatform.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "agentplatform.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

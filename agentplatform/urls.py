@@ -4,10 +4,10 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from agentplatform import system
 
-handler400 = "agentplatform.errors.handler400"
-handler403 = "agentplatform.errors.handler403"
-handler404 = "agentplatform.errors.handler404"
-handler500 = "agentplatform.errors.handler500"
+handler400 = "agentplatform.api_errors.handler400"
+handler403 = "agentplatform.api_errors.handler403"
+handler404 = "agentplatform.api_errors.handler404"
+handler500 = "agentplatform.api_errors.handler500"
 
 urlpatterns = [
     path("", system.ok),

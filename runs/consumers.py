@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from agentplatform import stream_log
 from agentplatform.errors import ApplicationError
+from agentplatform.identity import websocket_identity
 from agentplatform.ids import parse_uuid
 from runs import stream_reader
 
@@ -55,6 +56,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.subscriptions: dict[str, asyncio.Task] = {}
+        # The handshake is this socket's one request: its caller is resolved here, as HTTP requests' are.
+        self.scope["identity"] = websocket_identity(self.scope)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:

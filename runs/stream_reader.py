@@ -15,25 +15,20 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, TypeVar
 
 import orjson
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from django.db.models import Q
 from redis.exceptions import RedisError
 
 from agentplatform import serde, stream_log
+from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import InvalidInput, NotFound
 from runs import selectors
 from runs.models import Run
 from runs.stream_events import requested
 
-P = ParamSpec("P")
-T = TypeVar("T")
 START = stream_log.START
 # How often an idle reader asks Postgres whether its run is over (or a thread has new runs).
 CHECK_INTERVAL_SECONDS = 1.0
@@ -73,19 +68,6 @@ async def log_run_start(run: Run) -> None:
         await stream_log.append_start(run.run_id, 1)
     except RedisError:
         pass
-
-
-def in_worker_thread(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
-    """Run database work on the thread pool, not the one thread shared by every sync view (thread_sensitive).
-
-    Those threads see no request boundaries, so stale or broken connections are dropped here instead.
-    """
-
-    def call(*args: P.args, **kwargs: P.kwargs) -> T:
-        close_old_connections()
-        return func(*args, **kwargs)
-
-    return sync_to_async(call, thread_sensitive=False)
 
 
 @in_worker_thread

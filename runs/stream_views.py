@@ -8,59 +8,23 @@ Creation errors are ordinary JSON 4xx responses; once the stream has started, er
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
-from agentplatform import errors
+from agentplatform.db_threads import in_worker_thread
+from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
 from agentplatform.ids import parse_uuid
 from runs import sse, stream_reader
-from runs.models import Run
-from runs.services import run_cancel, run_create
+from runs.services import run_cancel_quietly, run_create
 
 logger = logging.getLogger(__name__)
 Reader = stream_reader.RunLogReader | stream_reader.ThreadLogReader
-
-
-def _error_response(exc: Exception) -> JsonResponse:
-    """The same `{"detail": ...}` body the DRF exception handler gives every other endpoint."""
-    response = errors.exception_handler(exc, {})
-    if response is None:
-        raise exc
-    return JsonResponse(response.data, status=response.status_code)
-
-
-def _only(method: str) -> Callable:
-    """Like require_http_methods, but a wrong method gets the JSON `{"detail"}` body every endpoint answers."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method != method:
-                return JsonResponse({"detail": "Method Not Allowed"}, status=405, headers={"Allow": method})
-            return await view(request, *args, **kwargs)
-
-        return csrf_exempt(wrapper)
-
-    return decorate
-
-
-def _json_body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise errors.InvalidInput("Invalid JSON in request body") from None
-    if not isinstance(body, dict):
-        raise errors.InvalidInput("Request body must be a JSON object")
-    return body
 
 
 # While Redis is unreachable a stream waits (sending heartbeats) this long before it closes without an error
@@ -113,34 +77,18 @@ def _sse_response(body: AsyncIterator[bytes], headers: dict | None = None) -> St
     return StreamingHttpResponse(body, content_type=sse.CONTENT_TYPE, headers={**sse.HEADERS, **(headers or {})})
 
 
-def _canceller(run: Run) -> Callable[[], Awaitable[None]]:
-    async def cancel() -> None:
-        try:
-            await stream_reader.in_worker_thread(run_cancel)(
-                thread_id=run.thread_id, run_ids=[run.run_id], action="interrupt"
-            )
-        except errors.NotFound:
-            pass  # already finished
-        except Exception:
-            logger.exception("could not cancel run %s after its client disconnected", run.run_id)
-
-    return cancel
-
-
-@_only("POST")
+@async_endpoint("POST")
 async def create_run_stream(request: HttpRequest, thread_id: str | None = None) -> HttpResponse:
     """POST /threads/{thread_id}/runs/stream and POST /runs/stream (stateless)."""
-    try:
-        tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
-        payload = _json_body(request)
-        run = await stream_reader.in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
-        await stream_reader.log_run_start(run)
-        reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
-    except Exception as exc:  # noqa: BLE001 - application errors become their JSON 4xx
-        return _error_response(exc)
+    tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
+    payload = json_body(request)
+    run = await in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
+    await stream_reader.log_run_start(run)
+    reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     base = f"/threads/{tid}/runs/{run.run_id}" if tid is not None else f"/runs/{run.run_id}"
-    on_disconnect = _canceller(run) if payload.get("on_disconnect") == "cancel" else None
-    body = sse_body(reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=on_disconnect)
+    cancel = payload.get("on_disconnect") == "cancel"
+    on_abandon = on_disconnect(run_cancel_quietly, thread_id=run.thread_id, run_id=run.run_id) if cancel else None
+    body = sse_body(reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=on_abandon)
     return _sse_response(body, {"Location": f"{base}/stream", "Content-Location": base})
 
 
@@ -165,42 +113,32 @@ async def _not_found_stream() -> AsyncIterator[bytes]:
     yield sse.error_frame("HTTPException", "404: Run not found")
 
 
-@_only("GET")
+@async_endpoint("GET")
 async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | None = None) -> HttpResponse:
     """GET /threads/{thread_id}/runs/{run_id}/stream: replay after Last-Event-ID (if any), then the live tail."""
-    try:
-        tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
-        rid = parse_uuid(run_id, "run")
-        last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
-        run = await stream_reader.run_row(rid, tid)
-        reader = None
-        if run is not None:
-            reader = await stream_reader.RunLogReader.open(
-                run, last_event_id=last_event_id, stream_modes=_query_stream_modes(request)
-            )
-    except Exception as exc:  # noqa: BLE001
-        return _error_response(exc)
+    tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
+    rid = parse_uuid(run_id, "run")
+    last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    run = await stream_reader.run_row(rid, tid)
     base = f"/threads/{tid}/runs/{rid}" if tid is not None else f"/runs/{rid}"
     headers = {"Location": f"{base}/stream", "Content-Location": base}
-    if reader is None:
+    if run is None:
         return _sse_response(_not_found_stream(), headers)
-    cancel = request.GET.get("cancel_on_disconnect", "false").lower() in ("true", "yes", "1")
-    body = sse_body(
-        reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=_canceller(run) if cancel else None
-    )
+    modes = _query_stream_modes(request)
+    reader = await stream_reader.RunLogReader.open(run, last_event_id=last_event_id, stream_modes=modes)
+    cancel = query_flag(request, "cancel_on_disconnect")
+    on_abandon = on_disconnect(run_cancel_quietly, thread_id=run.thread_id, run_id=run.run_id) if cancel else None
+    body = sse_body(reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=on_abandon)
     return _sse_response(body, headers)
 
 
-@_only("GET")
+@async_endpoint("GET")
 async def join_thread_stream(request: HttpRequest, thread_id: str) -> HttpResponse:
     """GET /threads/{thread_id}/stream: every current and future run of the thread; events always carry ids."""
-    try:
-        tid: uuid.UUID = parse_uuid(thread_id, "thread")
-        last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
-        modes = stream_reader.parse_thread_stream_modes(
-            request.GET.getlist("stream_modes") + request.GET.getlist("stream_mode")
-        )
-        reader = await stream_reader.ThreadLogReader.open(tid, last_event_id=last_event_id, stream_modes=modes)
-    except Exception as exc:  # noqa: BLE001
-        return _error_response(exc)
+    tid: uuid.UUID = parse_uuid(thread_id, "thread")
+    last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    modes = stream_reader.parse_thread_stream_modes(
+        request.GET.getlist("stream_modes") + request.GET.getlist("stream_mode")
+    )
+    reader = await stream_reader.ThreadLogReader.open(tid, last_event_id=last_event_id, stream_modes=modes)
     return _sse_response(sse_body(reader, with_ids=True))

@@ -6,14 +6,9 @@ create or cancel through the same services, then stream newline keep-alives unti
 
 from __future__ import annotations
 
-import functools
-import json
-from typing import Any
+import uuid
 
-from asgiref.sync import sync_to_async
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -21,12 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform import serde
-from agentplatform.errors import ApplicationError, InvalidInput, json_error
+from agentplatform.db_threads import in_worker_thread
+from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
+from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from runs import selectors, services, waiting
 from runs.models import Run
 from runs.serializers import run_json, run_select_validate
-from runs.stream_reader import in_worker_thread
 
 THREAD_RUNS = ["Thread Runs"]
 STATELESS_RUNS = ["Stateless Runs"]
@@ -107,42 +103,11 @@ class RunCancelManyView(APIView):
         return Response(status=204)
 
 
-def _async_api(view):
-    """Async views bypass DRF: turn our errors into `{"detail": ...}` here, and skip CSRF like DRF does."""
-
-    @csrf_exempt
-    @functools.wraps(view)
-    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return await view(request, *args, **kwargs)
-        except ApplicationError as exc:
-            return json_error(exc.status_code, exc.detail)
-
-    return wrapper
-
-
-def _released(function):
-    """Run a service in the request's thread, then give its database connection back: the response that follows
-    may stream for a long time, and must not hold a connection (or a pool slot) meanwhile."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connection.close()
-
-    return wrapper
-
-
-def _json_body(request: HttpRequest) -> Any:
-    try:
-        return json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("Invalid JSON in request body") from None
-
-
-async def _result_response(run_id, headers: dict, on_abandon=None) -> HttpResponse:
+async def _result_response(run_id: uuid.UUID, headers: dict, *, cancel_thread: uuid.UUID | None = None) -> HttpResponse:
+    """The run's result once it ends; with `cancel_thread`, a client that leaves first interrupts the run."""
+    on_abandon = None
+    if cancel_thread is not None:
+        on_abandon = on_disconnect(services.run_cancel_quietly, thread_id=cancel_thread, run_id=run_id)
     waiter, done = await waiting.first_wait(run_id, on_abandon=on_abandon)
     if done:
         response = HttpResponse(serde.dumps(waiter.result()), content_type="application/json")
@@ -154,59 +119,40 @@ async def _result_response(run_id, headers: dict, on_abandon=None) -> HttpRespon
     return response
 
 
-def _canceller(thread_id, run_id):
-    """What to do when the client of a blocking request leaves: interrupt the run (on_disconnect=cancel)."""
-
-    async def cancel() -> None:
-        # Not thread_sensitive: a streamed body calls this after the view returned.
-        cancel_quietly = sync_to_async(_released(services.run_cancel_quietly), thread_sensitive=False)
-        await cancel_quietly(thread_id=thread_id, run_id=run_id)
-
-    return cancel
-
-
 async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpResponse:
-    if request.method != "POST":
-        return json_error(405, f'Method "{request.method}" not allowed.')
-    payload = _json_body(request)
-    run = await in_worker_thread(_released(services.run_create))(thread_id=thread_id, payload=payload)
-    path = _run_path(run)
-    cancel = isinstance(payload, dict) and payload.get("on_disconnect") == "cancel"
-    on_abandon = _canceller(run.thread_id, run.run_id) if cancel else None
-    headers = {"Location": f"{path}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
-    return await _result_response(run.run_id, headers, on_abandon)
+    payload = json_body(request)
+    run = await in_worker_thread(services.run_create)(thread_id=thread_id, payload=payload)
+    headers = {"Location": f"{_run_path(run)}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
+    cancel = payload.get("on_disconnect") == "cancel"
+    return await _result_response(run.run_id, headers, cancel_thread=run.thread_id if cancel else None)
 
 
-@_async_api
+@async_endpoint("POST")
 async def thread_run_wait(request: HttpRequest, thread_id: str) -> HttpResponse:
     return await _create_and_wait(request, thread_id)
 
 
-@_async_api
+@async_endpoint("POST")
 async def stateless_run_wait(request: HttpRequest) -> HttpResponse:
     return await _create_and_wait(request, None)
 
 
-@_async_api
+@async_endpoint("GET")
 async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
-    if request.method != "GET":
-        return json_error(405, f'Method "{request.method}" not allowed.')
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    exists = await in_worker_thread(_released(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists))()
+    exists = await in_worker_thread(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists)()
     if not exists:
         # The official server answers an unknown run with a 200 error body, which the SDK raises.
         return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
-    cancel = request.GET.get("cancel_on_disconnect", "").lower() in ("1", "true", "yes")
-    return await _result_response(run_pk, {}, _canceller(thread_pk, run_pk) if cancel else None)
+    cancel = query_flag(request, "cancel_on_disconnect")
+    return await _result_response(run_pk, {}, cancel_thread=thread_pk if cancel else None)
 
 
-@_async_api
+@async_endpoint("POST")
 async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
-    if request.method != "POST":
-        return json_error(405, f'Method "{request.method}" not allowed.')
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     action = request.GET.get("action", "interrupt")
-    await in_worker_thread(_released(services.run_cancel))(thread_id=thread_pk, run_ids=[run_pk], action=action)
-    if request.GET.get("wait", "false").lower() not in ("1", "true", "yes"):
+    await in_worker_thread(services.run_cancel)(thread_id=thread_pk, run_ids=[run_pk], action=action)
+    if not query_flag(request, "wait"):
         return HttpResponse(status=202)
     return await _result_response(run_pk, {})

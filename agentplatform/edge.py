@@ -1,0 +1,81 @@
+"""The edge of every async endpoint (wait, join, cancel, streams, system routes): plain async Django views,
+outside DRF, that share one method check, one body rule, one query rule, one error mapping and one way to run
+database work and on-disconnect actions.
+
+The caller's identity is resolved before any view, by agentplatform.middleware.IdentityMiddleware
+(`request.identity`), for these endpoints and DRF views alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from agentplatform import jsonbody
+from agentplatform.api_errors import METHOD_NOT_ALLOWED, error_response, json_error
+from agentplatform.db_threads import in_worker_thread
+from agentplatform.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+AsyncView = Callable[..., Awaitable[HttpResponse]]
+_TRUE = ("1", "true", "yes")  # what the official server accepts for a boolean query parameter
+
+
+def async_endpoint(*methods: str) -> Callable[[AsyncView], AsyncView]:
+    """Serve `methods` only, answer our errors with `{"detail": ...}`, and skip CSRF as DRF does (no sessions).
+
+    A wrong method gets what the official server (Starlette) answers: 405 `{"detail": "Method Not Allowed"}`
+    with an `Allow` header.
+    """
+    allow = ", ".join(methods)
+
+    def decorate(view: AsyncView) -> AsyncView:
+        @functools.wraps(view)
+        async def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return json_error(405, METHOD_NOT_ALLOWED, headers={"Allow": allow})
+            try:
+                return await view(request, *args, **kwargs)
+            except Exception as exc:
+                response = error_response(exc)
+                if response is None:
+                    raise
+                return response
+
+        return csrf_exempt(endpoint)
+
+    return decorate
+
+
+def json_body(request: HttpRequest) -> dict:
+    """The request's JSON object, parsed by the strict rules StrictInputMiddleware already checked.
+
+    An empty body is not an object: a create request always names at least its assistant.
+    """
+    body = jsonbody.loads(request.body) if request.body else None
+    if not isinstance(body, dict):
+        raise InvalidInput("Request body must be a JSON object")
+    return body
+
+
+def query_flag(request: HttpRequest, name: str) -> bool:
+    """A boolean query parameter: true for 1/true/yes (any case), false when absent or anything else."""
+    return request.GET.get(name, "").lower() in _TRUE
+
+
+def on_disconnect(action: Callable[..., object], /, **kwargs: Any) -> Callable[[], Awaitable[None]]:
+    """What a long response runs when its client leaves early: `action(**kwargs)`, database work on a worker
+    thread. A failure is logged: the response is closing and has nobody left to tell."""
+
+    async def run() -> None:
+        try:
+            await in_worker_thread(action)(**kwargs)
+        except Exception:
+            logger.exception("on-disconnect %s(%s) failed", getattr(action, "__name__", action), kwargs)
+
+    return run
