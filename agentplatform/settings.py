@@ -127,9 +127,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # The async views (wait, join, cancel, streaming, system) are added by our hook; keep the enum hook too.
+    # The async views spectacular cannot see are added by the hook of the app that serves them (runs: wait, join,
+    # cancel, streaming), then by the generic one (system routes, tags, checks), which comes last; keep the enum hook.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "runs.openapi.postprocess_schema",
         "agentplatform.openapi.postprocess_schema",
     ],
     # The model's choices and the serializers' plain values describe the same two on_run_completed values.

@@ -11,17 +11,13 @@ from django.db.models import Max
 from django.utils import timezone
 from langgraph.pregel import Pregel
 
-from agentplatform.errors import BadRequest, Conflict, InvalidInput, NotFound
+from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.graphs import get_registry, system_assistant_id
 from agentplatform.ids import parse_uuid
-from agentplatform.reserved import without_reserved_configurable, without_reserved_metadata
+from agentplatform.reserved import config_and_context, without_reserved_metadata
 from assistants.models import Assistant, AssistantVersion
 from assistants.selectors import graph_assert_exists
 
-BOTH_CONFIGURABLE_AND_CONTEXT = (
-    "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced in "
-    "LangGraph 0.6.0 and is the long term planned replacement for configurable."
-)
 VERSIONED_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
 # Higher apps register here (in AppConfig.ready) what must happen when an assistant is deleted, e.g. threads
@@ -34,22 +30,6 @@ assistant_delete_hooks: list[AssistantDeleteHook] = []
 def assistant_delete_hook_register(hook: AssistantDeleteHook) -> None:
     if hook not in assistant_delete_hooks:
         assistant_delete_hooks.append(hook)
-
-
-def _config_and_context(config: dict | None, context: dict | None) -> tuple[dict, dict | None]:
-    """config.configurable and context mirror each other; setting both is a client error."""
-    config = dict(config or {})
-    if isinstance(config.get("configurable"), dict):
-        config["configurable"] = without_reserved_configurable(config["configurable"])
-    if context is not None:
-        context = without_reserved_configurable(context)
-    if config.get("configurable") and context:
-        raise BadRequest(BOTH_CONFIGURABLE_AND_CONTEXT)
-    if config.get("configurable"):
-        context = config["configurable"]
-    elif context:
-        config["configurable"] = context
-    return config, context
 
 
 def _version_from(assistant: Assistant, version: int) -> AssistantVersion:
@@ -76,7 +56,7 @@ def assistant_create(
     if if_exists not in ("raise", "do_nothing"):
         raise InvalidInput(f"Invalid if_exists '{if_exists}'; use 'raise' or 'do_nothing'")
     pk = parse_uuid(assistant_id, "assistant") if assistant_id else uuid.uuid4()
-    config, context = _config_and_context(config, context)
+    config, context = config_and_context(config, context)
     graph_assert_exists(graph_id=graph_id)
     now = timezone.now()
     fields = {
@@ -118,7 +98,7 @@ def assistant_update(
 ) -> Assistant:
     """Apply a patch as a new version that becomes the latest; metadata is merged into the current one."""
     pk = parse_uuid(assistant_id, "assistant")
-    config, context = _config_and_context(config, context)
+    config, context = config_and_context(config, context)
     if graph_id is not None:
         graph_assert_exists(graph_id=graph_id)
     with transaction.atomic():
@@ -151,7 +131,7 @@ def assistant_save_edited(*, assistant: Assistant) -> Assistant:
     """Save an assistant edited as a whole (the admin form) as its newest version, or as version 1 if new."""
     graph_assert_exists(graph_id=assistant.graph_id)
     configurable = (assistant.config or {}).get("configurable")
-    assistant.config, context = _config_and_context(assistant.config, None if configurable else assistant.context)
+    assistant.config, context = config_and_context(assistant.config, None if configurable else assistant.context)
     assistant.context = context or {}
     with transaction.atomic():
         # Serialises concurrent edits of one assistant so version numbers never collide.

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from agentplatform.api import IsoDateTimeField, JSONObjectField
 from crons.models import Cron
 from crons.selectors import CRON_SORT_FIELDS, SORT_ORDERS
+from runs.payload import MultitaskStrategy
 
 CRON_FIELDS = (
     "cron_id",
@@ -59,7 +60,7 @@ class CronCreateSerializer(_ScheduleFields):
     assistant_id = serializers.CharField()
     schedule = serializers.CharField()
     multitask_strategy = serializers.ChoiceField(
-        choices=("reject", "rollback", "interrupt", "enqueue"), required=False, allow_null=True
+        choices=[strategy.value for strategy in MultitaskStrategy], required=False, allow_null=True
     )
 
 

@@ -24,7 +24,7 @@ from assistants.selectors import assistant_resolve
 from crons.models import Cron
 from crons.schedule import next_cron_date, validate_schedule, validate_timezone
 from crons.selectors import cron_get
-from runs.payload import parse_run_payload
+from runs.payload import OnCompletion, parse_run_payload
 from runs.services import run_create
 from runs.webhooks import webhook_validate
 from threads.models import Thread
@@ -74,7 +74,7 @@ def _run_payload(cron: Cron) -> dict:
     payload = _as_run_body(cron.payload)
     payload["metadata"] = {**(cron.metadata or {}), **(payload.get("metadata") or {})}
     if cron.on_run_completed == Cron.OnRunCompleted.KEEP:
-        payload.setdefault("on_completion", "keep")
+        payload.setdefault("on_completion", OnCompletion.KEEP.value)
     return payload
 
 

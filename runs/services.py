@@ -21,7 +21,7 @@ from assistants.selectors import assistant_resolve
 from runs import doorbell
 from runs.checkpoints import checkpoints_delete_for_run
 from runs.models import Run
-from runs.payload import RunRequest, parse_run_payload
+from runs.payload import IfNotExists, MultitaskStrategy, OnCompletion, RunRequest, parse_run_payload
 from runs.webhooks import webhook_validate
 from threads.models import Thread
 
@@ -52,7 +52,7 @@ def _new_thread_metadata(request: RunRequest, assistant: Assistant) -> dict:
 
 def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assistant) -> Thread:
     """The thread row, locked for this transaction; created when the request allows it."""
-    if request.if_not_exists == "create":
+    if request.if_not_exists == IfNotExists.CREATE:
         metadata = _new_thread_metadata(request, assistant)
         # ON CONFLICT DO NOTHING: a concurrent request may create the same thread first.
         Thread.objects.bulk_create(
@@ -112,14 +112,14 @@ def _in_flight(thread: Thread) -> list[Run]:
     return list(Run.objects.filter(thread=thread, status__in=Run.IN_FLIGHT).order_by("created_at"))
 
 
-def _apply_strategy(thread: Thread, strategy: str) -> None:
+def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     """Double texting: reject refuses, interrupt/rollback cancel what is in flight, enqueue waits its turn."""
-    if strategy == "enqueue":
+    if strategy == MultitaskStrategy.ENQUEUE:
         return
     in_flight = _in_flight(thread)
     if not in_flight:
         return
-    if strategy == "reject":
+    if strategy == MultitaskStrategy.REJECT:
         raise Conflict(REJECT_DETAIL)
     _cancel_locked(in_flight, action=strategy)
 
@@ -130,7 +130,7 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
     assistant = _assistant(request.assistant_ref)
     if request.webhook:
         webhook_validate(request.webhook)
-    temporary = thread_id is None and request.on_completion == "delete"
+    temporary = thread_id is None and request.on_completion == OnCompletion.DELETE
     with transaction.atomic():
         if thread_id is None:
             # A stateless run's thread is new and known to nobody else: no lock, no double texting to apply.

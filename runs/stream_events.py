@@ -18,9 +18,6 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_me
 
 from threads.state import config_to_checkpoint
 
-# Stream modes a client may request on run creation (others get 422).
-STREAM_MODES = ("values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints")
-
 
 def _langgraph_modes(stream_modes: list[str]) -> list[str]:
     modes = []

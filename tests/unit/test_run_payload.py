@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentplatform.errors import BadRequest, InvalidInput
-from runs.payload import parse_run_payload
+from runs.payload import Body, parse_run_payload, run_create_schema
 
 
 def parse(stateless: bool = False, **body):
@@ -101,3 +101,27 @@ def test_metadata_reserved_keys_are_dropped():
 def test_non_object_body_is_422():
     with pytest.raises(InvalidInput):
         parse_run_payload(["not", "an", "object"], stateless=False)
+
+
+def test_null_or_empty_configurable_means_none():
+    for empty in (None, [], {}):
+        request = parse(config={"configurable": empty, "tags": ["t"]})
+        assert (request.config, request.context) == ({"configurable": {}, "tags": ["t"]}, {})
+
+
+def test_server_owned_configurable_keys_are_stripped_from_config_and_context():
+    owned = {"langgraph_auth_user": "spoof", "__after_seconds__": 1, "thread_id": "spoof", "graph_id": "g"}
+    assert parse(config={"configurable": {**owned, "model": "x"}}).context == {"model": "x"}
+    assert parse(context={**owned, "model": "y"}).config["configurable"] == {"model": "y"}
+
+
+@pytest.mark.parametrize("body", list(Body))
+def test_openapi_schema_documents_the_values_and_defaults_the_parser_uses(body):
+    stateless = body is Body.STATELESS
+    defaults = parse_run_payload({"assistant_id": "echo"}, stateless=stateless)
+    for name, schema in run_create_schema(body)["properties"].items():
+        for value in schema.get("enum", []):
+            assert getattr(parse(stateless, **{name: value}), name) == value
+        if "default" in schema:
+            attr = {"stream_subgraphs": "subgraphs", "stream_resumable": "resumable"}.get(name, name)
+            assert getattr(defaults, attr) == schema["default"], name
