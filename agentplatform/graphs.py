@@ -25,7 +25,7 @@ from agentplatform.langgraph_config import (
     GraphSpec,
     LangGraphConfig,
     apply_environment,
-    import_target_module,
+    import_target,
     load_config,
 )
 
@@ -63,18 +63,8 @@ def _factory_takes_config(factory: Any) -> bool:
 
 def _load_entry(spec: GraphSpec, base_dir: Path) -> GraphEntry:
     module_path, _, attr = spec.target.rpartition(":")
-    try:
-        module = import_target_module(
-            module_path, base_dir, what=f"Graph '{spec.graph_id}'", module_name=f"agentplatform_graphs.{spec.graph_id}"
-        )
-    except ConfigError:
-        raise
-    except Exception as exc:
-        raise ConfigError(
-            f"Graph '{spec.graph_id}': importing {module_path} failed with {type(exc).__name__}: {exc}. "
-            "Fix the error in that module or install what it imports."
-        ) from exc
-    target = getattr(module, attr, None)
+    what, module_name = f"Graph '{spec.graph_id}'", f"agentplatform_graphs.{spec.graph_id}"
+    target = import_target(spec.target, base_dir, what=what, module_name=module_name)
     if target is None:
         raise ConfigError(f"Graph '{spec.graph_id}': {module_path} has no attribute '{attr}'.")
     if isinstance(target, StateGraph):

@@ -140,3 +140,19 @@ def import_target_module(target_path: str, base_dir: Path, *, what: str, module_
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def import_target(target: str, base_dir: Path, *, what: str, module_name: str) -> object | None:
+    """The object a "module:attribute" target names, or None when the module has no such attribute; a module
+    that fails to import is a ConfigError naming `what`, the module and the failure."""
+    module_path, _, attr = target.rpartition(":")
+    try:
+        module = import_target_module(module_path, base_dir, what=what, module_name=module_name)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"{what}: importing {module_path} failed with {type(exc).__name__}: {exc}. "
+            "Fix the error in that module or install what it imports."
+        ) from exc
+    return getattr(module, attr, None)

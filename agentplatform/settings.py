@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "agentplatform",
+    "access",
     "assistants",
     "threads",
     "runs",
@@ -68,6 +69,10 @@ API_MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "agentplatform.middleware.IdentityMiddleware",
 ]
+
+# Built-in API keys (access/, managed in the admin): when on, requests authenticate with an x-api-key header
+# (docs/auth.md says how keys and custom auth from langgraph.json compose).
+API_KEYS_ENABLED = env_bool("AGENTPLATFORM_API_KEYS", False)
 
 ROOT_URLCONF = "agentplatform.urls"
 ASGI_APPLICATION = "agentplatform.asgi.application"

@@ -52,3 +52,14 @@ def django_db_setup(django_db_setup):
 
     close_sync_store()
     close_sync_checkpointer()
+
+
+@pytest.fixture
+def use_auth(tmp_path, settings):
+    """use_auth(source, **auth_section): langgraph.json's `auth` names an auth.py made of `source`
+    (tests/access_support.py); the loaded auth is forgotten after the test."""
+    from access.custom_auth import reset_custom_auth
+    from tests.access_support import install_auth
+
+    yield lambda source, **section: install_auth(tmp_path, settings, source, **section)
+    reset_custom_auth()

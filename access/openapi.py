@@ -1,0 +1,38 @@
+"""The security schemes /openapi.json shows: `auth.openapi` from langgraph.json (as the official server applies
+it) and, with API keys on, the `x-api-key` header. The OpenAPI wiring calls `openapi_security(schema)`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from access.custom_auth import get_custom_auth
+
+API_KEY_SCHEME = {"x-api-key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
+
+
+def _path_overrides(schema: dict, paths: dict, extra: list) -> None:
+    """`auth.openapi.paths`: {path: {method: security}} replaces the default on the operations that exist."""
+    for path, methods in paths.items():
+        operations = schema.get("paths", {}).get(path, {})
+        for method, security in methods.items():
+            if method.lower() in operations:
+                operations[method.lower()]["security"] = [*security, *extra]
+
+
+def openapi_security(schema: dict) -> dict:
+    """Add the configured security to an OpenAPI document (in place; returned for chaining). Either scheme
+    authenticates a request (docs/auth.md), so their requirements are alternatives."""
+    custom = get_custom_auth()
+    configured = (custom.openapi or {}) if custom is not None else {}
+    schemes = dict(configured.get("securitySchemes") or configured.get("security_schemes") or {})
+    security = list(configured.get("security") or [])
+    key_requirement = [{"x-api-key": []}] if settings.API_KEYS_ENABLED else []
+    if key_requirement:
+        schemes |= API_KEY_SCHEME
+        security += key_requirement
+    if schemes:
+        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(schemes)
+    if security:
+        schema["security"] = security
+    _path_overrides(schema, configured.get("paths") or {}, key_requirement)
+    return schema
