@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentplatform.embedded import EmbeddedPostgres, free_port
+from agentplatform.embedded import EmbeddedPostgres, free_port, remove_data
 
 
 @dataclass
@@ -74,6 +74,7 @@ def floor(runs: int = 500, concurrency: int = 16, durability: str = "async") -> 
         return asyncio.run(measure(pg.uri, runs, concurrency, durability))
     finally:
         pg.stop()
+        remove_data(data)
 
 
 def main() -> None:

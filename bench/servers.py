@@ -25,7 +25,7 @@ ROOT = BENCH.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
+from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, remove_data  # noqa: E402
 from bench import log  # noqa: E402
 from tests.stack import Stack, _wait_http, _wait_log  # noqa: E402
 
@@ -93,6 +93,8 @@ class OurServer:
         for service in (self.redis, self.postgres):
             if service:
                 service.stop()
+        if self.postgres:
+            remove_data(self.postgres.data_dir / "pgdata")  # the logs stay, for a run that went wrong
 
 
 def official_langgraph() -> Path:
