@@ -21,10 +21,11 @@ from langgraph.errors import GraphRecursionError, InvalidUpdateError
 
 from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
-from agentplatform.persistence import async_checkpointer, store_for_async
+from agentplatform.persistence import async_checkpointer
 from agentplatform.redis_clients import async_redis
 from runs.outcomes import Ending, Outcome
 from runs.stream_events import requested, stream_graph
+from store.backend import store_for_async
 from threads.state import command_from_json, interrupt_to_dict, interrupts_by_task
 
 logger = logging.getLogger(__name__)
