@@ -2,8 +2,8 @@
 
 Never built at import time and never inherited across fork: a forked child builds its own and leaves its parent's
 alone (closing them would close the parent's connections). A per-loop value is closed by `close()` on its loop,
-or when the loop shuts down (asyncio.run cancels every task, its holder among them); one whose loop was closed
-without that is forgotten at the next use.
+or when the loop shuts down (asyncio.run cancels every task, the value's holder among them); one whose loop was
+closed without that is forgotten at the next use.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class PerProcess(Generic[T]):
 
 @dataclass
 class _Slot:
-    ready: asyncio.Future
+    ready: asyncio.Future  # the value, once built
     holder: asyncio.Task | None = field(default=None, repr=False)
 
 
@@ -81,10 +81,16 @@ class PerLoop(Generic[T]):
         if slot is None:
             slot = self._slots[loop] = _Slot(loop.create_future())
             slot.holder = loop.create_task(self._hold(loop, slot))
+            # A loop that runs for the life of the process never cancels it: no warning when exit destroys it.
+            slot.holder._log_destroy_pending = False
         return slot
 
     async def _hold(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
-        """Build the value, publish it, then park until cancelled (close() or loop shutdown) and close it."""
+        """Build the value, publish it, then park until cancelled and close it.
+
+        A task rather than a hook on loop close: asyncio.run cancels every task at once, and a psycopg pool whose
+        own tasks are cancelled only stops if it is being closed meanwhile.
+        """
         try:
             value = await self._build()
         except asyncio.CancelledError:
@@ -98,9 +104,10 @@ class PerLoop(Generic[T]):
         slot.ready.set_result(value)
         try:
             await loop.create_future()
-        finally:
+        except asyncio.CancelledError:  # not GeneratorExit: a task destroyed at exit cannot await anything
             self._forget(loop, slot)
             await self._close(value)
+            raise
 
     def _forget(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
         with self._lock:
