@@ -161,7 +161,7 @@ def _write_thread_end(thread_id: uuid.UUID, ending: Outcome) -> None:
     """api-surface §2.4: error / interrupted (checkpoint has next) / idle, overridden by busy."""
     busy = Run.objects.filter(thread_id=thread_id, status__in=Run.IN_FLIGHT).exists()
     failed = ending.status in (Ending.ERROR, Ending.TIMEOUT)
-    base = "error" if failed else ("interrupted" if ending.has_next else "idle")
+    base = Thread.Status.ERROR if failed else (Thread.Status.INTERRUPTED if ending.has_next else Thread.Status.IDLE)
     status = Thread.Status.BUSY if busy else base
     if ending.state_read:
         thread_refresh_from_state(
