@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 
 
+def _load_custom_auth(**_: object) -> None:
+    """A broken auth.path stops start-up; actions no auth handler covers are logged here, once."""
+    from access.custom_auth import get_custom_auth
+
+    get_custom_auth()
+
+
 class AccessConfig(AppConfig):
     name = "access"
     label = "access"  # not "auth": that label is django.contrib.auth's
@@ -9,3 +16,6 @@ class AccessConfig(AppConfig):
 
     def ready(self) -> None:
         from access import checks  # noqa: F401 - registers the auth.path check
+        from agentplatform.startup import process_starting
+
+        process_starting.connect(_load_custom_auth, dispatch_uid="access.load_custom_auth")

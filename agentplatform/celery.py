@@ -15,16 +15,11 @@ app.autodiscover_tasks()
 
 
 @worker_init.connect
-def ensure_system_assistants(**kwargs) -> None:
-    """Workers may start before any API process: they create the system assistants runs refer to by graph name."""
+def start_worker_process(**kwargs) -> None:
+    """The apps' start-up work (agentplatform.startup), in the parent before any pool fork."""
     import django
 
     django.setup()
-    from django.db import connections
+    from agentplatform import startup
 
-    from agentplatform.graphs import get_registry
-    from assistants.services import assistants_ensure_system
-
-    assistants_ensure_system(graph_ids=get_registry().graph_ids())
-    # This runs in the parent before any pool fork: never hand a database connection down to children.
-    connections.close_all()
+    startup.process_start(kind="worker")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import threading
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -28,13 +27,6 @@ from agentplatform.langgraph_config import (
     import_target,
     load_config,
 )
-
-# The namespace the official server uses for the deterministic ids of system assistants.
-SYSTEM_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
-
-
-def system_assistant_id(graph_id: str) -> uuid.UUID:
-    return uuid.uuid5(SYSTEM_ASSISTANT_NAMESPACE, graph_id)
 
 
 @dataclass(frozen=True)
@@ -195,10 +187,3 @@ def get_registry() -> GraphRegistry:
             if _registry is None:
                 _registry = GraphRegistry(load_config(settings.LANGGRAPH_CONFIG)).load()
     return _registry
-
-
-def reset_registry() -> None:
-    """Forget the loaded graphs (tests switch langgraph.json files)."""
-    global _registry
-    with _registry_lock:
-        _registry = None

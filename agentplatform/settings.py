@@ -146,7 +146,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URI]}}}
+# No CHANNEL_LAYERS: consumers read the stream logs with their own cursors (runs/consumers.py), and a configured
+# layer would give every websocket a Redis channel it never uses.
 
 # Run execution (official names and defaults).
 N_JOBS_PER_WORKER = env_int("N_JOBS_PER_WORKER", 10, minimum=1)

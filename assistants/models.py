@@ -6,6 +6,14 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
+# The namespace the official server uses for the deterministic ids of system assistants.
+SYSTEM_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
+def system_assistant_id(graph_id: str) -> uuid.UUID:
+    """The id of a graph's system assistant, the same on every server (clients may hard-code it)."""
+    return uuid.uuid5(SYSTEM_ASSISTANT_NAMESPACE, graph_id)
+
 
 class Assistant(models.Model):
     """A graph plus the configuration to run it with; every change is kept as an AssistantVersion."""

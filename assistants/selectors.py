@@ -12,7 +12,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Lower
 
 from agentplatform.errors import InvalidInput, NotFound
-from agentplatform.graphs import get_registry, system_assistant_id
+from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
 from assistants.models import Assistant, AssistantVersion
 
@@ -30,34 +30,6 @@ def assistant_get(*, assistant_id: str | uuid.UUID) -> Assistant:
         # Its graph was removed from langgraph.json: hidden, as from search and count.
         raise NotFound(f"assistant {pk} not found")
     return assistant
-
-
-def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
-    """Where the API accepts "an assistant UUID or a graph name" (runs, crons, /graph).
-
-    A graph name always means that graph's system assistant, never "the first assistant of the graph".
-    """
-    if isinstance(assistant_id, uuid.UUID):
-        return assistant_get(assistant_id=assistant_id)
-    registry = get_registry()
-    if registry.has(assistant_id):
-        found = Assistant.objects.filter(assistant_id=system_assistant_id(assistant_id)).first()
-        if found is not None:
-            return found
-        # Imported here: the services module imports this one, and resolving must work before start-up made it.
-        from assistants.services import assistants_ensure_system
-
-        assistants_ensure_system(graph_ids=[assistant_id])
-        return assistant_get(assistant_id=system_assistant_id(assistant_id))
-    try:
-        pk = uuid.UUID(str(assistant_id))
-    except ValueError:
-        raise InvalidInput(
-            f"Invalid assistant: '{assistant_id}'. Must be either:\n"
-            "- A valid assistant UUID, or\n"
-            f"- One of the registered graphs: {', '.join(registry.graph_ids())}"
-        ) from None
-    return assistant_get(assistant_id=pk)
 
 
 def graph_assert_exists(*, graph_id: str) -> None:

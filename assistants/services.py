@@ -12,11 +12,11 @@ from django.utils import timezone
 from langgraph.pregel import Pregel
 
 from agentplatform.errors import Conflict, InvalidInput, NotFound
-from agentplatform.graphs import get_registry, system_assistant_id
+from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
 from agentplatform.reserved import config_and_context, without_reserved_metadata
-from assistants.models import Assistant, AssistantVersion
-from assistants.selectors import graph_assert_exists
+from assistants.models import Assistant, AssistantVersion, system_assistant_id
+from assistants.selectors import assistant_get, graph_assert_exists
 
 VERSIONED_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
@@ -219,6 +219,32 @@ def assistants_ensure_system(*, graph_ids: Iterable[str]) -> None:
     except IntegrityError:
         # Deleted between the two inserts by someone else: nothing to ensure any more.
         pass
+
+
+def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
+    """Where the API accepts "an assistant UUID or a graph name" (runs, crons, /graph).
+
+    A graph name always means that graph's system assistant, never "the first assistant of the graph"; one that
+    is missing (deleted, or asked for before start-up created it) is created again.
+    """
+    if isinstance(assistant_id, uuid.UUID):
+        return assistant_get(assistant_id=assistant_id)
+    registry = get_registry()
+    if registry.has(assistant_id):
+        found = Assistant.objects.filter(assistant_id=system_assistant_id(assistant_id)).first()
+        if found is not None:
+            return found
+        assistants_ensure_system(graph_ids=[assistant_id])
+        return assistant_get(assistant_id=system_assistant_id(assistant_id))
+    try:
+        pk = uuid.UUID(str(assistant_id))
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid assistant: '{assistant_id}'. Must be either:\n"
+            "- A valid assistant UUID, or\n"
+            f"- One of the registered graphs: {', '.join(registry.graph_ids())}"
+        ) from None
+    return assistant_get(assistant_id=pk)
 
 
 def _system_sync(expected: list[Assistant]) -> None:

@@ -79,7 +79,7 @@ class AssistantGraphView(APIView):
     def get(self, request: Request, assistant_id: str) -> Response:
         # Unlike the other assistant endpoints, /graph also takes a graph name (its system assistant).
         if get_registry().has(assistant_id):
-            assistant = selectors.assistant_resolve(assistant_id=assistant_id)
+            assistant = services.assistant_resolve(assistant_id=assistant_id)
         else:
             assistant = selectors.assistant_get(assistant_id=assistant_id)
         xray = graph_info.parse_xray(request.query_params.get("xray"))

@@ -20,7 +20,7 @@ from agentplatform.errors import ApplicationError, BadRequest, InvalidInput, Not
 from agentplatform.ids import parse_uuid, uuid7
 from agentplatform.serde import to_jsonable
 from assistants.models import Assistant
-from assistants.selectors import assistant_resolve
+from assistants.services import assistant_resolve
 from crons.models import Cron
 from crons.schedule import next_cron_date, validate_schedule, validate_timezone
 from crons.selectors import cron_get

@@ -10,7 +10,8 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +22,10 @@ from langgraph.errors import GraphRecursionError, InvalidUpdateError
 
 from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
-from agentplatform.persistence import async_checkpointer, store_for_async
+from agentplatform.persistence import async_checkpointer
+from runs.outcomes import Ending, Outcome
 from runs.stream_events import requested, stream_graph
+from store.backend import store_for_async
 from threads.state import command_from_json, interrupt_to_dict, interrupts_by_task
 
 logger = logging.getLogger(__name__)
@@ -48,35 +51,39 @@ class RunSpec:
         return self.kwargs["config"]["configurable"]["graph_id"]
 
 
-@dataclass
-class Outcome:
-    """How an attempt ended. `status` is a run status, or `rollback` / `release` (retry later) / `lease_lost`."""
+class CancelReason(StrEnum):
+    """Why the worker stops an attempt. The first two are the API's cancel actions (Run.cancel_action)."""
 
-    status: str
-    result: Any = None
-    error: dict | None = None
-    # Thread state after the attempt (None when the run has no checkpointer or the state was not read).
-    values: Any = None
-    interrupts: dict = field(default_factory=dict)
-    has_next: bool = False
-    state_read: bool = False
+    INTERRUPT = "interrupt"
+    ROLLBACK = "rollback"
+    LEASE_LOST = "lease_lost"
+    TIMEOUT = "timeout"
+    SHUTDOWN = "shutdown"
+
+
+# How a cancelled attempt ends; a shutdown (or a cancel from nowhere) gives the run back to be resumed.
+_CANCEL_ENDINGS = {
+    CancelReason.INTERRUPT: Ending.INTERRUPTED,
+    CancelReason.ROLLBACK: Ending.ROLLBACK,
+    CancelReason.LEASE_LOST: Ending.LEASE_LOST,
+}
 
 
 class RunControl:
-    """Lets the worker thread cancel the attempt; the first reason wins (interrupt, rollback, lease_lost, ...)."""
+    """Lets the worker thread cancel the attempt; the first reason wins."""
 
     def __init__(self) -> None:
-        self.reason: str | None = None
+        self.reason: CancelReason | None = None
         self._lock = threading.Lock()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def cancel(self, reason: str) -> None:
+    def cancel(self, reason: CancelReason | str) -> None:
         """Cancel once: a second cancel could interrupt the graph's own clean-up of the first."""
         with self._lock:
             if self.reason is not None:
                 return
-            self.reason = reason
+            self.reason = CancelReason(reason)
             loop = self._loop
         if loop is not None:
             loop.call_soon_threadsafe(self._cancel_task)
@@ -175,7 +182,7 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
             spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
         ) as graph:
             outcome = await _drive(spec, control, graph, config, attempt)
-            if checkpointer is None or outcome.status in ("rollback", "lease_lost", "release"):
+            if checkpointer is None or outcome.status in (Ending.ROLLBACK, Ending.LEASE_LOST, Ending.RELEASE):
                 return outcome
             if not _state_known_from_stream(spec, attempt, outcome):
                 await _read_thread_state(graph, config, outcome)
@@ -205,14 +212,14 @@ async def _drive(spec: RunSpec, control: RunControl, graph: Any, config: dict, a
     control.attach(task)
     done, _ = await asyncio.wait({task}, timeout=settings.BG_JOB_TIMEOUT_SECS)
     if not done:
-        control.cancel("timeout")
+        control.cancel(CancelReason.TIMEOUT)
     try:
         await task
     except asyncio.CancelledError:
-        return await _cancelled(control.reason or "release", attempt)
+        return await _cancelled(control.reason, attempt)
     except Exception as exc:  # noqa: BLE001 - any graph failure ends the run as error (or is retried)
         return await _failed(exc, attempt)
-    return Outcome("success", result=attempt.result())
+    return Outcome(Ending.SUCCESS, result=attempt.result())
 
 
 async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -> None:
@@ -235,32 +242,32 @@ async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -
             await attempt.log.publish(event, serde.dumps(chunk))
 
 
-async def _cancelled(reason: str, attempt: _Attempt) -> Outcome:
-    if reason == "timeout":
+async def _cancelled(reason: CancelReason | None, attempt: _Attempt) -> Outcome:
+    if reason is CancelReason.TIMEOUT:
         error = {"error": "TimeoutError", "message": f"Run timed out after {settings.BG_JOB_TIMEOUT_SECS:g} seconds."}
         # Published before the status is written, so raw SSE clients see it even if that write fails.
         await attempt.log.publish("error", error)
-        return Outcome("timeout", result={"__error__": error}, error=error)
-    if reason in ("interrupt", "rollback", "lease_lost"):
-        return Outcome("interrupted" if reason == "interrupt" else reason, result=attempt.result())
-    return Outcome("release")
+        return Outcome(Ending.TIMEOUT, result={"__error__": error}, error=error)
+    if reason in _CANCEL_ENDINGS:
+        return Outcome(_CANCEL_ENDINGS[reason], result=attempt.result())
+    return Outcome(Ending.RELEASE)
 
 
 async def _failed(exc: Exception, attempt: _Attempt) -> Outcome:
     if isinstance(exc, RETRIABLE_ERRORS):
         logger.warning("run attempt failed on infrastructure, will retry: %r", exc)
-        return Outcome("release")
+        return Outcome(Ending.RELEASE)
     logger.info("run failed: %r", exc, exc_info=exc)
     error = error_payload(exc)
     await attempt.log.publish("error", error)
-    return Outcome("error", result={"__error__": error}, error=error)
+    return Outcome(Ending.ERROR, result={"__error__": error}, error=error)
 
 
 def _state_known_from_stream(spec: RunSpec, attempt: _Attempt, outcome: Outcome) -> bool:
     """A run that completed without any interrupt left the thread at its last `values` chunk with nothing next:
     no need to read the checkpoint back (this saves a round trip on the /wait hot path)."""
     kwargs = spec.kwargs
-    if outcome.status != "success" or attempt.interrupts or attempt.last_values is None:
+    if outcome.status is not Ending.SUCCESS or attempt.interrupts or attempt.last_values is None:
         return False
     if kwargs.get("interrupt_before") or kwargs.get("interrupt_after"):
         return False
@@ -279,7 +286,7 @@ async def _read_thread_state(graph, config: dict, outcome: Outcome) -> None:
         return
     outcome.values = serde.to_jsonable(state.values)
     outcome.has_next = bool(state.next)
-    if outcome.status == "success" and outcome.result == {}:
+    if outcome.status is Ending.SUCCESS and outcome.result == {}:
         # A retried attempt that found its graph already finished streams nothing: answer with the state.
         outcome.result = outcome.values
     outcome.interrupts = interrupts_by_task(state)

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from agentplatform import serde
 from runs.checkpoints import checkpoints_delete_for_run
-from runs.executor import Outcome
 from runs.models import Run
+from runs.outcomes import Ending, Outcome
 from threads.models import Thread
 from threads.services import thread_refresh_from_state
 
@@ -138,7 +138,7 @@ def _delete_thread(thread_id: uuid.UUID) -> None:
 
 
 def _write_run_end(lease: Lease, ending: Outcome) -> bool:
-    if ending.status == "rollback":
+    if ending.status is Ending.ROLLBACK:
         if not _fenced(lease).exists():
             return False
         checkpoints_delete_for_run(thread_id=lease.thread_id, run_id=lease.run_id)
@@ -146,7 +146,7 @@ def _write_run_end(lease: Lease, ending: Outcome) -> bool:
         return True
     now = timezone.now()
     updated = _fenced(lease).update(
-        status=ending.status,
+        status=Run.Status(ending.status),
         output=serde.to_jsonable(ending.result),
         error=ending.error,
         ended_at=now,
@@ -160,8 +160,8 @@ def _write_run_end(lease: Lease, ending: Outcome) -> bool:
 def _write_thread_end(thread_id: uuid.UUID, ending: Outcome) -> None:
     """api-surface §2.4: error / interrupted (checkpoint has next) / idle, overridden by busy."""
     busy = Run.objects.filter(thread_id=thread_id, status__in=Run.IN_FLIGHT).exists()
-    failed = ending.status in (Run.Status.ERROR, Run.Status.TIMEOUT)
-    base = "error" if failed else ("interrupted" if ending.has_next else "idle")
+    failed = ending.status in (Ending.ERROR, Ending.TIMEOUT)
+    base = Thread.Status.ERROR if failed else (Thread.Status.INTERRUPTED if ending.has_next else Thread.Status.IDLE)
     status = Thread.Status.BUSY if busy else base
     if ending.state_read:
         thread_refresh_from_state(
@@ -184,7 +184,7 @@ def lease_fail_exhausted(lease: Lease, *, attempt: int, temporary: bool) -> dict
         f"finishing it {attempt} times. Check for OOM kills, worker restarts, or graphs that block the event loop."
     )
     error = {"error": "RuntimeError", "message": message}
-    finished = lease_finish(lease, Outcome("error", result={"__error__": error}, error=error), temporary=temporary)
+    finished = lease_finish(lease, Outcome(Ending.ERROR, result={"__error__": error}, error=error), temporary=temporary)
     return error if finished else None
 
 

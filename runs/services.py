@@ -17,7 +17,7 @@ from agentplatform import stream_log
 from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.ids import parse_uuid, uuid7
 from assistants.models import Assistant
-from assistants.selectors import assistant_resolve
+from assistants.services import assistant_resolve
 from runs import doorbell
 from runs.checkpoints import checkpoints_delete_for_run
 from runs.models import Run

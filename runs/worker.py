@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from agentplatform import stream_log
 from runs import doorbell, executor, leases, worker_loop
-from runs.executor import Outcome, RunControl, RunSpec
+from runs.executor import CancelReason, RunControl, RunSpec
 from runs.leases import Lease
 from runs.models import Run
+from runs.outcomes import Ending, Outcome
 from runs.serializers import run_json
 from runs.webhooks import webhook_payload, webhook_send
 
@@ -53,7 +54,7 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
     except Exception as exc:  # a bug, not a graph error (execute() reports those): still end the run cleanly
         logger.exception("run %s: the executor failed", run.run_id)
         error = executor.error_payload(exc)
-        outcome = Outcome(Run.Status.ERROR, result={"__error__": error}, error=error)
+        outcome = Outcome(Ending.ERROR, result={"__error__": error}, error=error)
     _conclude(run, lease, outcome)
 
 
@@ -94,19 +95,19 @@ def _supervise(lease: Lease, future: concurrent.futures.Future, control: RunCont
 
 def _signal(control: RunControl, held: bool, action: str | None) -> None:
     if not held:
-        control.cancel("lease_lost")
+        control.cancel(CancelReason.LEASE_LOST)
     elif action:
-        control.cancel(action)
+        control.cancel(CancelReason(action))
     grace = worker_loop.seconds_since_shutdown()
     if grace is not None and grace >= settings.BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS:
-        control.cancel("shutdown")
+        control.cancel(CancelReason.SHUTDOWN)
 
 
 def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
-    if outcome.status == "lease_lost":
+    if outcome.status is Ending.LEASE_LOST:
         logger.warning("run %s: lease lost, another attempt owns it now", run.run_id)
         return
-    if outcome.status == "release":
+    if outcome.status is Ending.RELEASE:
         if _retrying_db(leases.lease_release, lease):
             logger.info("run %s released, it will be retried", run.run_id)
             doorbell.ring(run.run_id)
@@ -114,7 +115,7 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
     if not _retrying_db(leases.lease_finish, lease, outcome, temporary=run.temporary):
         logger.warning("run %s: lease lost before its end was written", run.run_id)
         return
-    done_status = Run.Status.INTERRUPTED if outcome.status == "rollback" else outcome.status
+    done_status = Run.Status.INTERRUPTED if outcome.status is Ending.ROLLBACK else Run.Status(outcome.status)
     stream_log.finish_sync(run.run_id, done_status, outcome.result)
     logger.info("run %s ended: %s", run.run_id, outcome.status)
     _send_webhook(run, outcome)
@@ -141,9 +142,9 @@ def _retrying_db(write, *args: Any, **kwargs: Any) -> Any:
 
 def _send_webhook(run: Run, outcome: Outcome) -> None:
     url = (run.kwargs or {}).get("webhook")
-    if not url or outcome.status == "rollback":
+    if not url or outcome.status is Ending.ROLLBACK:
         return
-    run.status = outcome.status
+    run.status = Run.Status(outcome.status)
     run.ended_at = run.updated_at = timezone.now()
     payload = webhook_payload(
         run_json(run), values=outcome.values, error=outcome.error, started_at=run.started_at, ended_at=run.ended_at

@@ -7,7 +7,8 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import connections
 
 from agentplatform.langgraph_config import ConfigError, load_config
-from agentplatform.persistence import PGVECTOR_MISSING, store_index_config, store_ttl_config
+from store.backend import PGVECTOR_MISSING, PGVECTOR_QUERY
+from store.config import store_index_config, store_ttl_config
 
 
 @register()
@@ -37,5 +38,5 @@ def pgvector_check(app_configs, databases=None, **kwargs) -> list[Error]:
 
 def has_pgvector(alias: str) -> bool:
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        cursor.execute(PGVECTOR_QUERY)
         return cursor.fetchone() is not None

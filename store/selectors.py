@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from langgraph.store.base import Item, SearchItem
 
-from agentplatform.persistence import store_for_sync
+from store.backend import store_for_sync
 from store.validation import namespace_tuple, search_filter
 
 

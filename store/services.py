@@ -9,7 +9,7 @@ from typing import Any, Literal
 from langgraph.store.base import NOT_PROVIDED, InvalidNamespaceError, NotProvided
 
 from agentplatform.errors import InvalidInput
-from agentplatform.persistence import store_for_sync
+from store.backend import store_for_sync
 from store.validation import namespace_tuple
 
 logger = logging.getLogger(__name__)

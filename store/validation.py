@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentplatform.errors import BadRequest, InvalidInput
-from agentplatform.store_backend import FILTER_OPERATORS
+from store.backend import FILTER_OPERATORS
 
 
 def namespace_tuple(namespace: Sequence[Any] | None, *, allow_empty: bool = True) -> tuple[str, ...]:

@@ -48,7 +48,8 @@ def aclient(stack):
 def django_db_setup(django_db_setup):
     """Close the store and checkpointer pools before pytest-django drops the test database."""
     yield
-    from agentplatform.persistence import close_sync_checkpointer, close_sync_store
+    from agentplatform.persistence import close_sync_checkpointer
+    from store.backend import close_sync_store
 
     close_sync_store()
     close_sync_checkpointer()

@@ -19,7 +19,8 @@ from langgraph.pregel import Pregel
 from agentplatform.errors import ApplicationError, BadRequest, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
-from agentplatform.persistence import store_for_sync, sync_checkpointer
+from agentplatform.persistence import sync_checkpointer
+from store.backend import store_for_sync
 from threads.models import Thread
 from threads.state import empty_thread_state, snapshot_to_dict
 

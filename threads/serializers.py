@@ -77,17 +77,6 @@ def extract_path_value(data: dict[str, Any], path: str) -> Any:
     return current
 
 
-def contains_nul(data: Any) -> bool:
-    """Whether a JSON value has U+0000 in any string or key (Postgres jsonb refuses it)."""
-    if isinstance(data, str):
-        return "\x00" in data
-    if isinstance(data, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in data.items())
-    if isinstance(data, list):
-        return any(contains_nul(v) for v in data)
-    return False
-
-
 def thread_search_result(thread: Thread, *, select: list[str] | None, extract: dict[str, str] | None) -> dict:
     full = thread_to_dict(thread)
     data = {k: v for k, v in full.items() if k in select} if select else full

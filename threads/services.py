@@ -313,26 +313,6 @@ def _jsonb_safe(value: Any) -> Any:
     return value
 
 
-def thread_refresh_from_snapshot(
-    *, thread_id: uuid.UUID | str, snapshot: StateSnapshot | None, error: dict | None = None, busy: bool = False
-) -> None:
-    """The run engine's end-of-run refresh: status error/interrupted/idle from the snapshot (busy if `busy`).
-
-    With no snapshot (the run wrote no checkpoint) the thread keeps its values and interrupts.
-    """
-    status = "busy" if busy else status_from_snapshot(snapshot, failed=error is not None)
-    if snapshot is None:
-        Thread.objects.filter(thread_id=thread_id).update(status=status, error=error, updated_at=timezone.now())
-        return
-    thread_refresh_from_state(
-        thread_id=thread_id,
-        values=to_jsonable(snapshot.values),
-        interrupts=interrupts_by_task(snapshot),
-        status=status,
-        error=error,
-    )
-
-
 def threads_delete_for_assistant(*, assistant_id: uuid.UUID, delete_threads: bool) -> None:
     """Assistant-delete hook: with `delete_threads`, remove the threads whose metadata names that assistant."""
     if not delete_threads:

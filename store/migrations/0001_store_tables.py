@@ -4,7 +4,8 @@ from django.db import migrations, models
 
 
 def create_store_tables(apps, schema_editor):
-    from agentplatform.persistence import database_conninfo, setup_store_tables
+    from agentplatform.persistence import database_conninfo
+    from store.backend import setup_store_tables
 
     setup_store_tables(database_conninfo(schema_editor.connection.alias))
 

@@ -4,8 +4,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from agentplatform.graphs import system_assistant_id
 from assistants import services
+from assistants.models import system_assistant_id
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,8 @@ import pytest
 from django.db import connection
 
 from agentplatform.errors import BadRequest, Conflict, InvalidInput, NotFound
-from agentplatform.graphs import system_assistant_id
 from assistants import selectors, services
-from assistants.models import Assistant, AssistantVersion
+from assistants.models import Assistant, AssistantVersion, system_assistant_id
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +164,36 @@ def test_ensure_system_restores_name_from_langgraph_json_as_a_new_version():
     services.assistants_ensure_system(graph_ids=["echo"])
     echo = Assistant.objects.get(assistant_id=system_assistant_id("echo"))
     assert (echo.name, echo.version) == ("echo", 3)
+
+
+def test_resolve_graph_name_returns_system_assistant_creating_it_if_missing():
+    assistant = services.assistant_resolve(assistant_id="echo")
+    assert assistant.assistant_id == uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo")
+    assert assistant.name == "echo"
+    assert assistant.metadata == {"created_by": "system"}
+    assert assistant.version == 1
+    assert assistant.versions.count() == 1
+
+
+def test_resolve_graph_name_prefers_system_assistant_over_other_assistants_of_that_graph():
+    services.assistant_create(graph_id="echo", name="first")
+    assert services.assistant_resolve(assistant_id="echo").assistant_id == system_assistant_id("echo")
+
+
+def test_resolve_uuid_string_returns_that_assistant():
+    created = services.assistant_create(graph_id="echo")
+    assert services.assistant_resolve(assistant_id=str(created.assistant_id)) == created
+    assert services.assistant_resolve(assistant_id=created.assistant_id) == created
+
+
+def test_resolve_unknown_uuid_is_not_found():
+    with pytest.raises(NotFound):
+        services.assistant_resolve(assistant_id=str(uuid.uuid4()))
+
+
+def test_resolve_unknown_name_is_invalid_input_listing_registered_graphs():
+    with pytest.raises(InvalidInput) as excinfo:
+        services.assistant_resolve(assistant_id="nope")
+    assert excinfo.value.status_code == 422
+    assert excinfo.value.detail.startswith("Invalid assistant: 'nope'. Must be either:\n- A valid assistant UUID, or\n")
+    assert "- One of the registered graphs: echo, interrupt," in excinfo.value.detail

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from agentplatform.graphs import system_assistant_id
+from assistants.models import system_assistant_id
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,11 @@ import uuid
 import pytest
 
 from agentplatform import stream_log
-from agentplatform.persistence import close_async_checkpointer, close_async_store, sync_checkpointer
+from agentplatform.persistence import close_async_checkpointer, sync_checkpointer
 from agentplatform.redis_clients import sync_redis
 from runs import executor, worker_loop
 from runs.executor import RunControl, RunSpec
+from store.backend import close_async_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

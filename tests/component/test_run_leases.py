@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from runs import leases, sweeper
-from runs.executor import Outcome
 from runs.leases import Lease
 from runs.models import Run
+from runs.outcomes import Outcome
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)

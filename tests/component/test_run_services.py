@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from agentplatform.errors import BadRequest, Conflict, InvalidInput, NotFound
-from agentplatform.graphs import system_assistant_id
+from assistants.models import system_assistant_id
 from runs import services
 from runs.models import Run
 from threads.models import Thread

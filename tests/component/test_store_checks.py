@@ -3,8 +3,9 @@
 import pytest
 from django.core import checks
 
-from agentplatform import persistence
 from agentplatform.langgraph_config import ConfigError
+from agentplatform.persistence import database_conninfo
+from store import backend
 from store import checks as store_checks
 
 pytestmark = pytest.mark.django_db
@@ -29,18 +30,18 @@ def test_no_index_needs_no_pgvector(monkeypatch):
 
 
 def test_migration_refuses_an_index_without_pgvector(monkeypatch):
-    monkeypatch.setattr(persistence, "pgvector_available", lambda conn: False)
+    monkeypatch.setattr(backend, "pgvector_available", lambda conn: False)
     with pytest.raises(ConfigError, match="pgvector"):
-        persistence.setup_store_tables(persistence.database_conninfo())
+        backend.setup_store_tables(database_conninfo())
 
 
 def test_migration_without_an_index_never_asks_for_pgvector(monkeypatch):
     def refuse(conn):
         raise AssertionError("pgvector looked up without an index")
 
-    monkeypatch.setattr(persistence, "store_index_config", lambda: None)
-    monkeypatch.setattr(persistence, "pgvector_available", refuse)
-    persistence.setup_store_tables(persistence.database_conninfo())
+    monkeypatch.setattr(backend, "store_index_config", lambda: None)
+    monkeypatch.setattr(backend, "pgvector_available", refuse)
+    backend.setup_store_tables(database_conninfo())
 
 
 def test_custom_store_path_is_reported_as_not_supported(tmp_path, settings):

@@ -7,8 +7,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from agentplatform.persistence import database_conninfo
-from agentplatform.store_backend import PlatformPostgresStore, parse_store_ttl
 from store import selectors, services
+from store.backend import PlatformPostgresStore
+from store.config import parse_store_ttl
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,10 @@ from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import sync_checkpointer
 from agentplatform.redis_clients import sync_redis
+from agentplatform.serde import to_jsonable
 from threads.models import Thread
-from threads.services import thread_refresh_from_snapshot, thread_sweep_expired
+from threads.services import thread_refresh_from_state, thread_sweep_expired
+from threads.state import interrupts_by_task, status_from_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -366,14 +368,20 @@ def test_state_of_interrupted_graph_reports_tasks_and_interrupts(api):
     assert state["interrupts"] == task["interrupts"]
 
 
-def test_refresh_from_snapshot_keys_interrupts_by_task_id(api):
+def test_refresh_from_an_interrupted_snapshot_keys_interrupts_by_task_id(api):
     thread_id = new_thread(api, graph_id="interrupt")
     _run_until_interrupt(thread_id)
     config = {"configurable": {"thread_id": thread_id}}
     with get_registry().graph("interrupt", config, checkpointer=sync_checkpointer(), store=None) as graph:
         snapshot = graph.get_state(config)
 
-    thread_refresh_from_snapshot(thread_id=thread_id, snapshot=snapshot)
+    # As the run engine does at a run's end (runs.executor reads the state, runs.leases writes it).
+    thread_refresh_from_state(
+        thread_id=thread_id,
+        values=to_jsonable(snapshot.values),
+        interrupts=interrupts_by_task(snapshot),
+        status=status_from_snapshot(snapshot),
+    )
 
     thread = api.get(f"/threads/{thread_id}").json()
     task = snapshot.tasks[0]

