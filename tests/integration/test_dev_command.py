@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentplatform.embedded import free_port
+from agentplatform.embedded import free_port, remove_data
 from tests.stack import ROOT
 
 pytestmark = pytest.mark.integration
@@ -50,8 +51,16 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def test_dev_starts_its_own_services_when_the_default_ports_are_taken(tmp_path):
-    data_dir, log, port = tmp_path / "data", tmp_path / "dev.log", free_port()
+@pytest.fixture
+def data_root():
+    """Outside pytest's tmp_path, which a concurrent pytest session can make untraversable for postgres's user."""
+    root = Path(tempfile.mkdtemp(prefix="agentplatform-dev-"))
+    yield root
+    remove_data(root)
+
+
+def test_dev_starts_its_own_services_when_the_default_ports_are_taken(data_root):
+    data_dir, log, port = data_root / "data", data_root / "dev.log", free_port()
     unset = {"DATABASE_URI", "POSTGRES_URI", "REDIS_URI", "AGENTPLATFORM_PG_PORT", "AGENTPLATFORM_REDIS_PORT"}
     env = {k: v for k, v in os.environ.items() if k not in unset} | {"AGENTPLATFORM_DATA_DIR": str(data_dir)}
     with ExitStack() as held, log.open("wb") as out:
