@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, port_open
+from agentplatform.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis, port_open
 
 
 class Command(BaseCommand):
@@ -29,11 +30,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # SIGTERM (e.g. from a process manager) stops children and embedded services like Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)
-        services = self._start_services()
-        env = {**os.environ, "DATABASE_URI": settings.DATABASE_URI, "REDIS_URI": settings.REDIS_URI}
-        env.setdefault("LANGGRAPH_CONFIG", settings.LANGGRAPH_CONFIG)
+        _ensure_paths()
+        services: list = []
         children: list[subprocess.Popen] = []
         try:
+            uris = self._start_services(services)
+            env = {**os.environ, "DATABASE_URI": settings.DATABASE_URI, "REDIS_URI": settings.REDIS_URI, **uris}
+            env.setdefault("LANGGRAPH_CONFIG", settings.LANGGRAPH_CONFIG)
             self._manage(["migrate", "--noinput"], env)
             self._manage(["check"], env)
             self._manage(["collectstatic", "--noinput", "-v", "0"], env)
@@ -53,18 +56,32 @@ class Command(BaseCommand):
             for service in services:
                 service.stop()
 
-    def _start_services(self) -> list:
-        services = []
+    def _start_services(self, services: list) -> dict[str, str]:
+        """Start the embedded services that no *_URI names (appending each to `services`); return their URIs."""
+        uris = {}
         data_dir = settings.EMBEDDED_DATA_DIR
-        if not (os.environ.get("DATABASE_URI") or os.environ.get("POSTGRES_URI")):
-            pg = EmbeddedPostgres(data_dir / "postgres", settings.EMBEDDED_PG_PORT).start()
-            services.append(pg)
-            self.stdout.write(f"embedded PostgreSQL on {pg.uri}")
-        if not os.environ.get("REDIS_URI"):
-            redis = EmbeddedRedis(data_dir / "redis", settings.EMBEDDED_REDIS_PORT).start()
-            services.append(redis)
-            self.stdout.write(f"embedded Redis on {redis.uri}")
-        return services
+        try:
+            if not (os.environ.get("DATABASE_URI") or os.environ.get("POSTGRES_URI")):
+                fixed = "AGENTPLATFORM_PG_PORT" in os.environ
+                pg = EmbeddedPostgres(data_dir / "postgres", settings.EMBEDDED_PG_PORT, fixed_port=fixed)
+                services.append(pg.start())
+                uris["DATABASE_URI"] = pg.uri
+                self._announce("PostgreSQL", pg, settings.EMBEDDED_PG_PORT)
+            if not os.environ.get("REDIS_URI"):
+                fixed = "AGENTPLATFORM_REDIS_PORT" in os.environ
+                redis = EmbeddedRedis(data_dir / "redis", settings.EMBEDDED_REDIS_PORT, fixed_port=fixed)
+                services.append(redis.start())
+                uris["REDIS_URI"] = redis.uri
+                self._announce("Redis", redis, settings.EMBEDDED_REDIS_PORT)
+        except EmbeddedError as exc:
+            raise CommandError(str(exc)) from exc
+        return uris
+
+    def _announce(self, what: str, service: EmbeddedPostgres | EmbeddedRedis, preferred: int) -> None:
+        note = " (already running, from an earlier start)" if service.reused else ""
+        if service.port != preferred:
+            note += f" (port {preferred} was in use by another process; {service.data_dir} keeps port {service.port})"
+        self.stdout.write(f"embedded {what} on {service.uri}{note}")
 
     def _manage(self, args: list[str], env: dict) -> None:
         subprocess.run([sys.executable, "manage.py", *args], env=env, check=True, cwd=settings.BASE_DIR)
@@ -91,6 +108,12 @@ class Command(BaseCommand):
                 if child.poll() is not None:
                     raise SystemExit(f"{child.args[2]} exited with {child.returncode}; stopping.")
             time.sleep(0.5)
+
+
+def _ensure_paths() -> None:
+    """Create the folders the services and beat write under: beat fails on a missing schedule folder."""
+    settings.EMBEDDED_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _interrupt(signum, frame) -> None:
