@@ -13,7 +13,7 @@ django.setup(set_prefix=False)
 
 from agentplatform import startup  # noqa: E402
 from agentplatform.handlers import http_application  # noqa: E402
-from runs.routing import websocket_urlpatterns  # noqa: E402
+from runs.streams.routing import websocket_urlpatterns  # noqa: E402
 
 startup.process_start(kind="api")
 

@@ -136,7 +136,7 @@ SPECTACULAR_SETTINGS = {
     # cancel, streaming), then by the generic one (system routes, tags, checks), which comes last; keep the enum hook.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "runs.openapi.postprocess_schema",
+        "runs.api.openapi.postprocess_schema",
         "agentplatform.openapi.postprocess_schema",
     ],
     # The model's choices and the serializers' plain values describe the same two on_run_completed values.
@@ -146,7 +146,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# No CHANNEL_LAYERS: consumers read the stream logs with their own cursors (runs/consumers.py), and a configured
+# No CHANNEL_LAYERS: consumers read the stream logs with their own cursors (runs/streams/consumers.py), and a configured
 # layer would give every websocket a Redis channel it never uses.
 
 # Run execution (official names and defaults).
@@ -193,7 +193,7 @@ CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 
 # Periodic tasks run by `celery -A agentplatform beat`; each domain adds its own entry.
 CELERY_BEAT_SCHEDULE: dict = {}
-# Run recovery (runs/sweeper.py): expired leases and pending runs whose Celery message was lost.
+# Run recovery (runs/engine/sweeper.py): expired leases and pending runs whose Celery message was lost.
 CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "task": "runs.tasks.sweep_runs",
     "schedule": max(1.0, BG_JOB_HEARTBEAT / 2),

@@ -19,8 +19,8 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("", include("assistants.urls")),
     path("", include("threads.urls")),
-    path("", include("runs.stream_urls")),
-    path("", include("crons.urls")),  # before runs.urls: see crons/urls.py
-    path("", include("runs.urls")),
+    path("", include("runs.api.stream_urls")),
+    path("", include("crons.urls")),  # before runs.api.urls: see crons/urls.py
+    path("", include("runs.api.urls")),
     path("", include("store.urls")),
 ]

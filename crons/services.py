@@ -24,9 +24,9 @@ from assistants.services import assistant_resolve
 from crons.models import Cron
 from crons.schedule import next_cron_date, validate_schedule, validate_timezone
 from crons.selectors import cron_get
+from runs.engine.webhooks import webhook_validate
 from runs.payload import OnCompletion, parse_run_payload
 from runs.services import run_create
-from runs.webhooks import webhook_validate
 from threads.models import Thread
 
 logger = logging.getLogger(__name__)

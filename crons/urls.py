@@ -2,7 +2,7 @@ from django.urls import path
 
 from crons import views
 
-# Included before runs.urls: "threads/<id>/runs/crons" would otherwise match "threads/<id>/runs/<run_id>".
+# Included before runs.api.urls: "threads/<id>/runs/crons" would otherwise match "threads/<id>/runs/<run_id>".
 urlpatterns = [
     path("runs/crons", views.CronCreateView.as_view()),
     path("runs/crons/search", views.CronSearchView.as_view()),

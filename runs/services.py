@@ -18,11 +18,11 @@ from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.ids import parse_uuid, uuid7
 from assistants.models import Assistant
 from assistants.services import assistant_resolve
-from runs import doorbell
-from runs.checkpoints import checkpoints_delete_for_run
+from runs.engine import doorbell
+from runs.engine.checkpoints import checkpoints_delete_for_run
+from runs.engine.webhooks import webhook_validate
 from runs.models import Run
 from runs.payload import IfNotExists, MultitaskStrategy, OnCompletion, RunRequest, parse_run_payload
-from runs.webhooks import webhook_validate
 from threads.models import Thread
 
 THREAD_OR_ASSISTANT_NOT_FOUND = "Thread or assistant not found."

@@ -1,14 +1,14 @@
-"""Celery tasks: thin wrappers that take ids and hand over to runs.worker / runs.sweeper."""
+"""Celery tasks: thin wrappers that take ids and hand over to runs.engine.worker / runs.engine.sweeper."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_shutting_down
 
-from runs import worker_loop
-from runs.doorbell import EXECUTE_RUN_TASK
-from runs.sweeper import run_sweep
-from runs.worker import run_execute
+from runs.engine import worker_loop
+from runs.engine.doorbell import EXECUTE_RUN_TASK
+from runs.engine.sweeper import run_sweep
+from runs.engine.worker import run_execute
 
 
 @shared_task(name=EXECUTE_RUN_TASK, ignore_result=True)
@@ -23,5 +23,5 @@ def sweep_runs() -> dict[str, int]:
 
 @worker_shutting_down.connect
 def _release_runs_on_shutdown(**_: object) -> None:
-    # Running runs get BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS to finish, then go back to pending (runs.worker).
+    # Running runs get BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS to finish, then go back to pending (runs.engine.worker).
     worker_loop.begin_shutdown()

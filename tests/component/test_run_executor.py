@@ -11,8 +11,8 @@ import pytest
 from agentplatform import stream_log
 from agentplatform.persistence import close_async_checkpointer, sync_checkpointer
 from agentplatform.redis_clients import sync_redis
-from runs import executor, worker_loop
-from runs.executor import RunControl, RunSpec
+from runs.engine import executor, worker_loop
+from runs.engine.executor import RunControl, RunSpec
 from store.backend import close_async_store
 
 pytestmark = pytest.mark.django_db(transaction=True)

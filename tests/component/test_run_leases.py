@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from runs import leases, sweeper
-from runs.leases import Lease
+from runs.engine import leases, sweeper
+from runs.engine.leases import Lease
+from runs.engine.outcomes import Outcome
 from runs.models import Run
-from runs.outcomes import Outcome
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def rung(monkeypatch):
     calls: list = []
-    monkeypatch.setattr("runs.doorbell.ring", lambda run_id, countdown=None: calls.append(str(run_id)))
+    monkeypatch.setattr("runs.engine.doorbell.ring", lambda run_id, countdown=None: calls.append(str(run_id)))
     return calls
 
 
@@ -170,7 +170,7 @@ def test_sweeper_rerings_only_stale_pending_runs_of_idle_threads(thread, rung):
 
 
 def test_too_many_attempts_fail_the_run_with_a_clear_error(thread, monkeypatch, settings):
-    from runs import worker
+    from runs.engine import worker
 
     monkeypatch.setattr("agentplatform.stream_log.finish_sync", lambda *a, **k: None)
     run = pending(thread, attempt=settings.BG_JOB_MAX_RETRIES)

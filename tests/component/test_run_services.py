@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def no_doorbell(monkeypatch):
     rung: list = []
-    monkeypatch.setattr("runs.doorbell.ring", lambda run_id, countdown=None: rung.append((str(run_id), countdown)))
+    monkeypatch.setattr(
+        "runs.engine.doorbell.ring", lambda run_id, countdown=None: rung.append((str(run_id), countdown))
+    )
     monkeypatch.setattr("agentplatform.stream_log.finish_sync", lambda *a, **k: None)
     return rung
 

@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from agentplatform import serde, stream_log
-from runs import stream_reader
+from runs.api.stream_views import sse_body
 from runs.models import Run
-from runs.stream_views import sse_body
+from runs.streams import stream_reader
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -239,7 +239,7 @@ def test_thread_stream_modes_accept_comma_separated_and_repeated_values():
 
 
 def test_sse_body_sends_heartbeats_while_the_run_is_silent(monkeypatch):
-    from runs import sse
+    from runs.streams import sse
 
     monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 0.05)
     run = make_run()
@@ -373,7 +373,7 @@ def test_sse_body_rides_out_a_short_redis_outage():
 
 
 def test_sse_body_closes_quietly_after_a_long_redis_outage(monkeypatch):
-    from runs import stream_views
+    from runs.api import stream_views
 
     monkeypatch.setattr(stream_views, "REDIS_OUTAGE_SECONDS", 0.2)
 

@@ -375,7 +375,7 @@ def test_refresh_from_an_interrupted_snapshot_keys_interrupts_by_task_id(api):
     with get_registry().graph("interrupt", config, checkpointer=sync_checkpointer(), store=None) as graph:
         snapshot = graph.get_state(config)
 
-    # As the run engine does at a run's end (runs.executor reads the state, runs.leases writes it).
+    # As the run engine does at a run's end (runs.engine.executor reads the state, runs.engine.leases writes it).
     thread_refresh_from_state(
         thread_id=thread_id,
         values=to_jsonable(snapshot.values),

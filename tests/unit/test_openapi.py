@@ -138,7 +138,7 @@ def test_operations_carry_the_official_tags_and_unique_ids(schema):
 
 
 def test_description_documents_the_websocket_route(schema):
-    from runs.routing import websocket_urlpatterns
+    from runs.streams.routing import websocket_urlpatterns
 
     for pattern in websocket_urlpatterns:
         assert f"/{pattern.pattern}" in schema["info"]["description"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentplatform.errors import InvalidInput
-from runs.webhooks import WebhookPolicy, webhook_payload, webhook_validate
+from runs.engine.webhooks import WebhookPolicy, webhook_payload, webhook_validate
 
 DEFAULT = WebhookPolicy()
 LOOPBACK_OK = WebhookPolicy(disable_loopback=False)

@@ -1,6 +1,6 @@
 """SSE framing must match the official server byte for byte (sse.py::json_to_sse in langgraph-api)."""
 
-from runs import sse
+from runs.streams import sse
 
 
 def test_frame_without_id_is_event_data_blank_line_with_crlf():

@@ -11,7 +11,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentplatform import serde
-from runs.stream_events import requested, stream_graph
+from runs.streams.stream_events import requested, stream_graph
 
 _spec = importlib.util.spec_from_file_location(
     "stream_test_graphs", Path(__file__).resolve().parent.parent / "graphs" / "graphs.py"

@@ -16,9 +16,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agentplatform import serde
-from runs.checkpoints import checkpoints_delete_for_run
+from runs.engine.checkpoints import checkpoints_delete_for_run
+from runs.engine.outcomes import Ending, Outcome
 from runs.models import Run
-from runs.outcomes import Ending, Outcome
 from threads.models import Thread
 from threads.services import thread_refresh_from_state
 

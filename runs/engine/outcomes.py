@@ -1,4 +1,5 @@
-"""How an attempt of a run ended: produced by runs.executor, acted on by runs.worker, written by runs.leases.
+"""How an attempt of a run ended: produced by runs.engine.executor, acted on by runs.engine.worker,
+written by runs.engine.leases.
 
 Its own module so that the lease (database writes) and the executor (graph streaming) share the type without
 importing each other.

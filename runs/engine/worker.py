@@ -18,13 +18,13 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from agentplatform import stream_log
-from runs import doorbell, executor, leases, worker_loop
-from runs.executor import CancelReason, RunControl, RunSpec
-from runs.leases import Lease
+from runs.engine import doorbell, executor, leases, worker_loop
+from runs.engine.executor import CancelReason, RunControl, RunSpec
+from runs.engine.leases import Lease
+from runs.engine.outcomes import Ending, Outcome
+from runs.engine.webhooks import webhook_payload, webhook_send
 from runs.models import Run
-from runs.outcomes import Ending, Outcome
 from runs.serializers import run_json
-from runs.webhooks import webhook_payload, webhook_send
 
 logger = logging.getLogger(__name__)
 

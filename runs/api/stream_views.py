@@ -20,8 +20,8 @@ from redis.exceptions import RedisError
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
 from agentplatform.ids import parse_uuid
-from runs import sse, stream_reader
 from runs.services import run_cancel_quietly, run_create
+from runs.streams import sse, stream_reader
 
 logger = logging.getLogger(__name__)
 Reader = stream_reader.RunLogReader | stream_reader.ThreadLogReader

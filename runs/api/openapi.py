@@ -24,7 +24,7 @@ from runs.models import Run
 from runs.payload import Body, MultitaskStrategy, StreamMode, one_or_many, run_create_schema
 from runs.serializers import RUN_FIELDS
 from runs.services import CANCEL_ACTIONS
-from runs.stream_reader import THREAD_STREAM_MODES
+from runs.streams.stream_reader import THREAD_STREAM_MODES
 
 RUN_RESULT = {
     "type": "object",

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agentplatform import stream_log
-from runs import doorbell, leases
+from runs.engine import doorbell, leases
 from runs.models import Run
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Runs API (api-surface §1.3). The streaming endpoints live in runs/stream_urls.py.
+"""Runs API (api-surface §1.3). The streaming endpoints live in runs/api/stream_urls.py.
 
 JSON CRUD views are DRF views; the blocking ones (/wait, /join, cancel?wait=1) are async Django views that
 create or cancel through the same services, then stream newline keep-alives until the result is ready.
@@ -20,9 +20,10 @@ from agentplatform.db_threads import in_worker_thread
 from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
-from runs import selectors, services, waiting
+from runs import selectors, services
 from runs.models import Run
 from runs.serializers import run_json, run_select_validate
+from runs.streams import waiting
 
 THREAD_RUNS = ["Thread Runs"]
 STATELESS_RUNS = ["Stateless Runs"]

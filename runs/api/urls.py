@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runs import views
+from runs.api import views
 
 urlpatterns = [
     path("threads/<str:thread_id>/runs", views.ThreadRunsView.as_view()),

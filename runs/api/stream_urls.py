@@ -1,8 +1,8 @@
-"""Streaming routes; included before runs.urls so these paths win."""
+"""Streaming routes; included before runs.api.urls so these paths win."""
 
 from django.urls import path
 
-from runs import stream_views
+from runs.api import stream_views
 
 urlpatterns = [
     path("threads/<str:thread_id>/runs/stream", stream_views.create_run_stream),

@@ -27,7 +27,7 @@ from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import InvalidInput, NotFound
 from runs import selectors
 from runs.models import Run
-from runs.stream_events import requested
+from runs.streams.stream_events import requested
 
 START = stream_log.START
 # How often an idle reader asks Postgres whether its run is over (or a thread has new runs).

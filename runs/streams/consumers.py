@@ -20,7 +20,7 @@ from agentplatform import stream_log
 from agentplatform.errors import ApplicationError
 from agentplatform.identity import websocket_identity
 from agentplatform.ids import parse_uuid
-from runs import stream_reader
+from runs.streams import stream_reader
 
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 32

@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from runs.consumers import StreamConsumer
+from runs.streams.consumers import StreamConsumer
 
 websocket_urlpatterns: list = [path("ws", StreamConsumer.as_asgi())]

@@ -1,6 +1,6 @@
 """Execute one attempt of a run on the worker's event loop: graph stream -> the run's stream log -> an Outcome.
 
-This module knows nothing of Celery or the database rows: runs.worker claims the run, hands a RunSpec here and
+This module knows nothing of Celery or the database rows: runs.engine.worker claims the run, hands a RunSpec here and
 writes the Outcome back (fenced on its lease). Cancellation arrives through RunControl from another thread.
 """
 
@@ -23,8 +23,8 @@ from langgraph.errors import GraphRecursionError, InvalidUpdateError
 from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import async_checkpointer
-from runs.outcomes import Ending, Outcome
-from runs.stream_events import requested, stream_graph
+from runs.engine.outcomes import Ending, Outcome
+from runs.streams.stream_events import requested, stream_graph
 from store.backend import store_for_async
 from threads.state import command_from_json, interrupt_to_dict, interrupts_by_task
 
