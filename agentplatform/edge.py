@@ -63,9 +63,12 @@ def json_body(request: HttpRequest) -> dict:
     return body
 
 
-def query_flag(request: HttpRequest, name: str) -> bool:
-    """A boolean query parameter: true for 1/true/yes (any case), false when absent or anything else."""
-    return request.GET.get(name, "").lower() in _TRUE
+def query_flag(request: HttpRequest, name: str, default: bool | None = False) -> bool | None:
+    """A boolean query parameter: true for 1/true/yes (any case), `default` when absent, false otherwise.
+
+    DRF views pass their Request too (it proxies `GET`): every endpoint parses flags this one way."""
+    raw = request.GET.get(name)
+    return default if raw is None else raw.lower() in _TRUE
 
 
 def on_disconnect(action: Callable[..., object], /, **kwargs: Any) -> Callable[[], Awaitable[None]]:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import pagination_headers, validated
+from agentplatform.edge import query_flag
 from agentplatform.graphs import get_registry
 from assistants import graph_info, selectors, services
 from assistants.serializers import (
@@ -65,7 +66,7 @@ class AssistantDetailView(APIView):
         responses={204: None},
     )
     def delete(self, request: Request, assistant_id: str) -> Response:
-        delete_threads = request.query_params.get("delete_threads", "").lower() == "true"
+        delete_threads = query_flag(request, "delete_threads")
         services.assistant_delete(assistant_id=assistant_id, delete_threads=delete_threads)
         return Response(status=204)
 
@@ -101,7 +102,7 @@ class AssistantSubgraphsView(APIView):
     )
     def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
         assistant = selectors.assistant_get(assistant_id=assistant_id)
-        recurse = request.query_params.get("recurse", "false") in ("true", "True")
+        recurse = query_flag(request, "recurse")
         return Response(graph_info.assistant_subgraphs(assistant=assistant, namespace=namespace, recurse=recurse))
 
 

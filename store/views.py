@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import validated
+from agentplatform.edge import query_flag
 from store import selectors, services
 from store.serializers import (
     StoreDeleteSerializer,
@@ -21,10 +22,6 @@ from store.serializers import (
 )
 
 TAGS = ["Store"]
-
-
-def _optional_bool(raw: str | None) -> bool | None:
-    return None if raw is None else raw.lower() == "true"
 
 
 class StoreItemView(APIView):
@@ -50,7 +47,7 @@ class StoreItemView(APIView):
         if not key:
             # The official server answers this one case with an "error" key, not "detail".
             return Response({"error": "Key is required"}, status=400)
-        refresh_ttl = _optional_bool(request.query_params.get("refresh_ttl"))
+        refresh_ttl = query_flag(request, "refresh_ttl", default=None)
         item = selectors.store_item_get(namespace=namespace, key=key, refresh_ttl=refresh_ttl)
         if item is None:
             return JsonResponse(None, safe=False)  # a JSON null body, which DRF's Response would leave empty

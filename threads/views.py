@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import pagination_headers, validated
+from agentplatform.edge import query_flag
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from threads import selectors, services
@@ -38,10 +39,6 @@ SUBGRAPHS = OpenApiParameter("subgraphs", OpenApiTypes.BOOL, description="Includ
 def _validated(serializer_class: type[drf_serializers.Serializer], data: Any) -> dict[str, Any]:
     # A NUL (which Postgres jsonb refuses) never gets here: StrictInputMiddleware refuses it for every endpoint.
     return validated(serializer_class, data if data is not None else {})
-
-
-def _truthy(value: str | None) -> bool:
-    return value in ("true", "True", "1")
 
 
 class ThreadCreateView(APIView):
@@ -129,7 +126,7 @@ class ThreadStateView(APIView):
     @extend_schema(tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer)
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(thread_id=thread_id)
-        subgraphs = _truthy(request.query_params.get("subgraphs"))
+        subgraphs = query_flag(request, "subgraphs")
         return Response(selectors.thread_state_get(thread=thread, subgraphs=subgraphs))
 
     @extend_schema(tags=TAGS, request=StateUpdateSerializer, responses=StateUpdateResponseSerializer)
@@ -150,7 +147,7 @@ class ThreadStateAtCheckpointView(APIView):
     )
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
         thread = selectors.thread_get(thread_id=thread_id)
-        subgraphs = _truthy(request.query_params.get("subgraphs"))
+        subgraphs = query_flag(request, "subgraphs")
         checkpoint = {"checkpoint_id": checkpoint_id}
         return Response(selectors.thread_state_get(thread=thread, checkpoint=checkpoint, subgraphs=subgraphs))
 
