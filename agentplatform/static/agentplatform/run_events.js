@@ -64,6 +64,8 @@
         "The run's event log is empty or has expired (logs are kept a while after a run ends); its output and error are above.";
       note.dataset.finished = "true";
       if (startedInFlight && !["pending", "running"].includes(data.status)) {
+        // Nothing is left to cancel; the fields above still show the run as it was when the page loaded.
+        document.querySelectorAll("#cancel-interrupt, #cancel-rollback").forEach((button) => { button.hidden = true; });
         const reload = document.createElement("a");
         reload.href = window.location.pathname;
         reload.id = "run-reload";
