@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet, TextField
@@ -17,7 +18,7 @@ from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from agentplatform.errors import ApplicationError
@@ -47,6 +48,18 @@ def json_from_form(text: str | None, *, what: str, blank: Any = None) -> Any:
 
 class OperationsAdmin(admin.ModelAdmin):
     """A ModelAdmin with POST-only operations on one object: `<object_id>/<name>/` in the admin's URL namespace."""
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: Model) -> SafeString:
+        # Django renders this checkbox through the form-widget templates, 1-2 ms per row: most of the time of a
+        # 100-row list. The same markup, written directly.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            str(obj),
+        )
 
     def operation_url(self, name: str, view: Callable) -> URLPattern:
         info = (self.opts.app_label, self.opts.model_name)

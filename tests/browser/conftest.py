@@ -49,7 +49,7 @@ def superuser(stack) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} not found: run scripts/test.sh (it installs Debian's chromium) or apt-get install chromium")
+        pytest.fail(f"{CHROMIUM} not found: scripts/test.sh installs Debian's chromium (or: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
