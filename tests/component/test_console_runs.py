@@ -179,3 +179,16 @@ def test_run_list_finds_a_run_by_its_whole_id_or_a_fragment(admin_client):
     for term in (str(run.run_id), str(run.run_id)[-12:]):
         page = admin_client.get("/admin/runs/run/", {"q": term}).content.decode()
         assert str(run.run_id) in page and str(other.run_id) not in page
+
+
+def test_dashboard_figures_open_the_runs_they_count(admin_client):
+    make_run(status="error", error={"message": "kaboom"})
+    make_run(status="error", created_at=timezone.now() - datetime.timedelta(days=2))
+    make_run(status="success")
+    hour = admin_client.get("/admin/").context["runs"]["status_rows"][0]
+    url = next(cell["url"] for cell in hour["cells"] if cell["status"] == "error")
+
+    listed = admin_client.get(url)
+
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 1
