@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
@@ -21,13 +22,16 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
+from agentplatform import serde
 from agentplatform.errors import ApplicationError
 
 T = TypeVar("T")
+_INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 
 
 def json_text(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    """Indented JSON, keys in their order; orjson, because a thread page indents whole conversations."""
+    return orjson.dumps(value, default=serde.json_default, option=_INDENTED).decode()
 
 
 def pretty_json(value: Any) -> SafeString:

@@ -229,7 +229,8 @@ def _measure(client, url: str, repeat: int) -> tuple[float, float, float, int, f
 
 
 def _explain(client, url: str, queries: list[tuple[float, str]]) -> None:
-    """With BENCH_SHOW_SQL=1, the slowest queries of a render; with BENCH_PROFILE=1, a profile of one more."""
+    """With BENCH_SHOW_SQL=1, the slowest queries of a render; with BENCH_PROFILE=1, a profile of one more
+    (BENCH_PROFILE_SORT: a pstats order, default cumulative; BENCH_PROFILE_LINES: how many rows, default 30)."""
     if os.environ.get("BENCH_SHOW_SQL"):
         for ms, sql in sorted(queries, reverse=True)[:3]:
             log(f"  {ms:.1f} ms: {sql[:300]}")
@@ -240,7 +241,8 @@ def _explain(client, url: str, queries: list[tuple[float, str]]) -> None:
         profile = cProfile.Profile()
         profile.runcall(client.get, url)
         order = os.environ.get("BENCH_PROFILE_SORT", "cumulative")
-        pstats.Stats(profile, stream=sys.stderr).sort_stats(order).print_stats(30)
+        lines = int(os.environ.get("BENCH_PROFILE_LINES", "30"))
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(order).print_stats(lines)
 
 
 def _report(args: argparse.Namespace, rows: list[tuple[str, float, float, float, int, float]]) -> str:

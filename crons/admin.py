@@ -52,6 +52,7 @@ class CronAdmin(OperationsAdmin):
         "updated_at",
     )
     actions = ("pause", "resume", "run_now")
+    list_per_page = 50
     change_form_template = "admin/crons/cron/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
