@@ -165,7 +165,27 @@ CELERY_TASK_ACKS_LATE = False  # Postgres leases give recovery; Celery messages 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = N_JOBS_PER_WORKER
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
+# Broker loss (docs/reliability.md): reconnect for ever; the consumer watchdog, not a retry count, decides when a
+# worker is beyond repair. Timeouts keep a broker that vanished without closing TCP from hanging a publish (API
+# doorbells, probes); kombu drops a BRPOP whose reply is overdue after brpop_timeout + health_check_interval.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
+# Cancels only late-ack tasks, and ours ack early: a broker blip never cancels a run (leases decide). True is
+# Celery 6's default and spares a deprecation warning on every reconnect.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Consumer watchdog (agentplatform/consumer_watchdog.py): a probe through the broker every interval; no probe
+# consumed for the stall time drops the consumer's connection, none for the repair time after that exits (1).
+# The repair time exceeds kombu's reconnect backoff (2 s growing to 30 s).
+WORKER_PROBE_INTERVAL_SECS = env_float("WORKER_PROBE_INTERVAL_SECS", 5.0, minimum=0.1)
+WORKER_CONSUMER_STALL_SECS = env_float("WORKER_CONSUMER_STALL_SECS", 20.0, minimum=0.5)
+WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, minimum=1.0)
+WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
 
