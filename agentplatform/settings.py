@@ -203,11 +203,13 @@ CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 
 # Periodic tasks run by `celery -A agentplatform beat`; each domain adds its own entry.
 CELERY_BEAT_SCHEDULE: dict = {}
-# Run recovery (runs/sweeper.py): expired leases and pending runs whose Celery message was lost.
+# Run recovery (runs/sweeper.py): expired leases and pending runs whose Celery message was lost. At least every
+# PENDING_RUN_RESEND_SECS, so that a doorbell lost with a broker restart is rung again within seconds, not minutes.
+RUNS_SWEEP_SECS = max(1.0, min(BG_JOB_HEARTBEAT / 2, PENDING_RUN_RESEND_SECS))
 CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "task": "runs.tasks.sweep_runs",
-    "schedule": max(1.0, BG_JOB_HEARTBEAT / 2),
-    "options": {"expires": max(1.0, BG_JOB_HEARTBEAT / 2)},
+    "schedule": RUNS_SWEEP_SECS,
+    "options": {"expires": RUNS_SWEEP_SECS},
 }
 # Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
 STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)
