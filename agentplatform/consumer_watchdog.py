@@ -31,6 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 PROBE_QUEUE_PREFIX = "agentplatform.probe."
 # A dead worker's probe queue (a few small messages at most) disappears from Redis after this long unused.
 PROBE_QUEUE_EXPIRES_SECS = 600.0
+# A consumer that lost its broker tries to reconnect at least this often (kombu's default grows to 30 s).
+RECONNECT_INTERVAL_MAX_SECS = 3.0
 # Past the shutdown grace, a worker that could not stop by itself (its main thread wedged) is ended.
 EXIT_DEADLINE_MARGIN_SECS = 30.0
 # A consumer event loop failing this often (not by a connection error) is a bug, not a broker hiccup: the worker
@@ -95,6 +98,15 @@ class WatchedConsumer(Consumer):
             # E.g. kombu raising AttributeError for an ack on a channel of a lost connection: reconnect.
             logger.error("the consumer's event loop failed; reconnecting", exc_info=True)
             raise ConnectionError(f"the consumer's event loop failed: {exc!r}") from exc
+
+    def connection_for_read(self, heartbeat: float | None = None) -> Connection:
+        # kombu waits 2 s before retrying a lost broker, 2 s more each time up to 30 s: after a long outage the
+        # worker would idle up to 30 s with the broker back. Retry every second, then at most every few seconds.
+        connection = self.app.connection_for_read(heartbeat=heartbeat)
+        connection.ensure_connection = partial(
+            connection.ensure_connection, interval_start=1, interval_step=1, interval_max=RECONNECT_INTERVAL_MAX_SECS
+        )
+        return self.ensure_connected(connection)
 
     def may_restart(self, now: float) -> bool:
         self.loop_failures.append(now)
@@ -234,7 +246,7 @@ class Watchdog:
             self.stall,
         )
         if connection is None:
-            return  # it is reconnecting already (kombu's backoff grows to 30 s)
+            return  # it is reconnecting already
         hub = getattr(consumer, "hub", None)
         if hub is not None:
             hub.call_soon(_lose_connection, consumer, connection)

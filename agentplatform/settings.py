@@ -181,7 +181,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Consumer watchdog (agentplatform/consumer_watchdog.py): a probe through the broker every interval; no probe
 # consumed for the stall time drops the consumer's connection, none for the repair time after that exits (1).
-# The repair time exceeds kombu's reconnect backoff (2 s growing to 30 s).
+# The repair time leaves a reconnecting consumer many attempts (it retries every 3 s at most).
 WORKER_PROBE_INTERVAL_SECS = env_float("WORKER_PROBE_INTERVAL_SECS", 5.0, minimum=0.1)
 WORKER_CONSUMER_STALL_SECS = env_float("WORKER_CONSUMER_STALL_SECS", 20.0, minimum=0.5)
 WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, minimum=1.0)
