@@ -23,3 +23,16 @@ def break_consumer(state: FaultState) -> FaultState:
 
 
 stop_consuming = StateGraph(FaultState).add_node("break", break_consumer).add_edge(START, "break").compile()
+
+
+def break_consumer_for_good(state: FaultState) -> FaultState:
+    """As break_consumer, and no channel opened later is polled either: reconnecting cannot repair it."""
+    from kombu.transport import redis
+
+    redis.MultiChannelPoller.add = lambda poller, channel: None
+    return break_consumer(state)
+
+
+stop_consuming_for_good = (
+    StateGraph(FaultState).add_node("break", break_consumer_for_good).add_edge(START, "break").compile()
+)

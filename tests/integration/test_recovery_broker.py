@@ -139,7 +139,12 @@ FAULT_GRAPHS = Path(__file__).resolve().parent.parent / "graphs" / "langgraph_fa
 def faults_stack():
     """A worker with a quick watchdog, running the graphs that inject faults into it."""
     graphs = {"LANGGRAPH_CONFIG": str(FAULT_GRAPHS)}
-    quick = {"WORKER_PROBE_INTERVAL_SECS": "0.5", "WORKER_CONSUMER_STALL_SECS": "4"}
+    quick = {
+        "WORKER_PROBE_INTERVAL_SECS": "0.5",
+        "WORKER_CONSUMER_STALL_SECS": "4",
+        "WORKER_CONSUMER_REPAIR_SECS": "5",
+        "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS": "1",
+    }
     stack, redis = _start_stack("agentplatform-consumer-stall-", graphs, quick)
     yield stack
     stack.stop_all()
@@ -164,3 +169,17 @@ def test_watchdog_reconnects_a_consumer_that_stopped_consuming(faults_stack, tmp
     assert {line["pid"] for line in read_log(log)} == {worker_pid}
     assert stack.processes["worker"].poll() is None
     print(f"stalled consumer: repaired in the same process, run done {repaired_in:.1f}s after the consumer broke")
+
+
+def test_worker_exits_non_zero_when_its_consumer_cannot_be_repaired(faults_stack):
+    stack = faults_stack
+    worker = stack.processes["worker"]
+    client = get_sync_client(url=stack.url)
+    client.runs.wait(client.threads.create()["thread_id"], "stop_consuming_for_good", input={})
+    broken_at = time.monotonic()
+    # Stall (4 s), reconnect, repair time (5 s), then a warm shutdown with nothing left to finish.
+    assert worker.wait(60) == 1, "the worker exits with status 1 for its supervisor to start a fresh one"
+    exited_in = time.monotonic() - broken_at
+    worker_log = (stack.log_dir / "worker.log").read_text(errors="replace")
+    assert "shutting the worker down with status 1" in worker_log
+    print(f"unrepairable consumer: the worker exited with status 1 {exited_in:.1f}s after it broke")
