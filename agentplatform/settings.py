@@ -175,7 +175,27 @@ CELERY_TASK_ACKS_LATE = False  # Postgres leases give recovery; Celery messages 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = N_JOBS_PER_WORKER
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
+# Broker loss (docs/reliability.md): reconnect for ever; the consumer watchdog, not a retry count, decides when a
+# worker is beyond repair. Timeouts keep a broker that vanished without closing TCP from hanging a publish (API
+# doorbells, probes); kombu drops a BRPOP whose reply is overdue after brpop_timeout + health_check_interval.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
+# Cancels only late-ack tasks, and ours ack early: a broker blip never cancels a run (leases decide). True is
+# Celery 6's default and spares a deprecation warning on every reconnect.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Consumer watchdog (agentplatform/consumer_watchdog.py): a probe through the broker every interval; no probe
+# consumed for the stall time drops the consumer's connection, none for the repair time after that exits (1).
+# The repair time leaves a reconnecting consumer many attempts (it retries every 3 s at most).
+WORKER_PROBE_INTERVAL_SECS = env_float("WORKER_PROBE_INTERVAL_SECS", 5.0, minimum=0.1)
+WORKER_CONSUMER_STALL_SECS = env_float("WORKER_CONSUMER_STALL_SECS", 20.0, minimum=0.5)
+WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, minimum=1.0)
+WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
 
@@ -193,11 +213,13 @@ CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 
 # Periodic tasks run by `celery -A agentplatform beat`; each domain adds its own entry.
 CELERY_BEAT_SCHEDULE: dict = {}
-# Run recovery (runs/engine/sweeper.py): expired leases and pending runs whose Celery message was lost.
+# Run recovery (runs/engine/sweeper.py): expired leases and pending runs whose Celery message was lost. At least every
+# PENDING_RUN_RESEND_SECS, so that a doorbell lost with a broker restart is rung again within seconds, not minutes.
+RUNS_SWEEP_SECS = max(1.0, min(BG_JOB_HEARTBEAT / 2, PENDING_RUN_RESEND_SECS))
 CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "task": "runs.tasks.sweep_runs",
-    "schedule": max(1.0, BG_JOB_HEARTBEAT / 2),
-    "options": {"expires": max(1.0, BG_JOB_HEARTBEAT / 2)},
+    "schedule": RUNS_SWEEP_SECS,
+    "options": {"expires": RUNS_SWEEP_SECS},
 }
 # Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
 STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)

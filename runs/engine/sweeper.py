@@ -1,4 +1,4 @@
-"""The sweeper (Celery beat, every BG_JOB_HEARTBEAT/2): recovers runs whose worker or doorbell was lost.
+"""The sweeper (Celery beat, every RUNS_SWEEP_SECS): recovers runs whose worker or doorbell was lost.
 
 1. A running run whose lease expired (its worker died or lost the database) goes back to pending and is rung
    again; the next claim resumes it from its last checkpoint. Past BG_JOB_MAX_RETRIES attempts it fails instead.
