@@ -167,6 +167,9 @@ if DB_POOL_MAX:
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
 RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
 STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
+# Connections of each process's (each event loop's) Redis pool. Commands wait for a free one; stream readers
+# share one blocking connection per process besides, however many clients they serve.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=2)
 
 CELERY_BROKER_URL = REDIS_URI
 CELERY_TASK_DEFAULT_QUEUE = "agentplatform"

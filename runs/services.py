@@ -141,6 +141,7 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
         run = _insert(request, assistant, thread, temporary)
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
+            transaction.on_commit(lambda: stream_log.note_run_created_sync(thread.thread_id, run.run_id))
         transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
