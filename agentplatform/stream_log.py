@@ -102,11 +102,25 @@ def _block(block_ms: int | None) -> int | None:
     return None if block_ms is None else min(max(1, block_ms), MAX_BLOCK_MS)
 
 
+def _bounded(event: str, data: Any) -> dict[str, Any]:
+    """The entry's fields; an event over MAX_STREAM_CHUNK_SIZE_BYTES becomes an `error` event that says so.
+
+    Truncated JSON would be no JSON at all; a client that gets the error can read the state, which is complete.
+    """
+    encoded = encode(data)
+    cap = settings.MAX_STREAM_CHUNK_SIZE_BYTES
+    if len(encoded) <= cap:
+        return {"event": event, "data": encoded}
+    message = (
+        f"The {event} event of {len(encoded)} bytes was not streamed: it exceeds MAX_STREAM_CHUNK_SIZE_BYTES"
+        f" ({cap} bytes). The run goes on; read the thread's state for the complete values."
+    )
+    return {"event": "error", "data": encode({"error": "StreamEventTooLarge", "message": message})}
+
+
 async def append(key: str, event: str, data: Any) -> str:
     """Append one event; its id."""
-    entry_id = await async_redis().xadd(
-        key, {"event": event, "data": encode(data)}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True
-    )
+    entry_id = await async_redis().xadd(key, _bounded(event, data), maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
     return _text(entry_id)
 
 
@@ -138,7 +152,7 @@ def append_thread_sync(thread_id: object, event: str, data: Any) -> None:
     """Append an event to a thread's own log, which expires RESUMABLE_STREAM_TTL_SECONDS after its last event."""
     key = thread_stream_key(thread_id)
     pipe = sync_redis().pipeline(transaction=False)
-    pipe.xadd(key, {"event": event, "data": encode(data)}, maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
+    pipe.xadd(key, _bounded(event, data), maxlen=settings.STREAM_MAX_EVENTS, approximate=True)
     pipe.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
     pipe.execute()
 
