@@ -121,8 +121,10 @@ async def timed_run(client, thread_id: str) -> float:
     return time.perf_counter() - started
 
 
-def redis_clients(uri: str) -> int:
-    return len(redis_lib.Redis.from_url(uri).client_list())
+def redis_clients(uri: str) -> tuple[int, int]:
+    """Connections to Redis (`CLIENT LIST`), and how many of them are blocked in a command (XREAD, BRPOP)."""
+    clients = redis_lib.Redis.from_url(uri).client_list()
+    return len(clients), sum("b" in client["flags"] for client in clients)
 
 
 async def scenario(stack: Stack, redis_uri: str) -> dict:
@@ -193,7 +195,8 @@ def test_many_stream_clients_on_one_api_process_are_all_served(own_stack):
         f" run latency {figures['baseline'] * 1000:.0f} ms idle, {figures['during'] * 1000:.0f} ms median"
         f" ({figures['worst'] * 1000:.0f} ms worst) under load, {figures['fed'] * 1000:.0f} ms median for a run"
         f" streamed to {CLIENTS * 3 // 4 // THREADS} followers of its thread;"
-        f" Redis connections {idle} idle, {loaded} with every client open, {peak} at the end"
+        f" Redis connections (blocked) {idle[0]} ({idle[1]}) idle, {loaded[0]} ({loaded[1]}) with every client open,"
+        f" {peak[0]} ({peak[1]}) at the end"
     )
     assert server_errors == 0, [c.error or c.status for c in clients if c.status != 200][:5]
     assert opened == CLIENTS
