@@ -28,7 +28,7 @@ import orjson
 from django.conf import settings
 
 from agentplatform import serde
-from agentplatform.loop_local import LoopLocal
+from agentplatform.lazy import PerLoop
 from agentplatform.redis_clients import async_blocking_redis, async_redis, sync_redis
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,8 @@ async def read_many_after(
         entries = _in_order([(_text(key), *entry) for key, raw in rows or [] for entry in decode_entries(raw)])
         if entries or block_ms is None:
             return entries
-    return (await _shared_reader().wait(cursors, _block(block_ms) / 1000))[:count]
+    reader = await _shared_readers.get()
+    return (await reader.wait(cursors, _block(block_ms) / 1000))[:count]
 
 
 def _order(entry_id: str) -> tuple[int, int]:
@@ -258,6 +259,11 @@ class _SharedReader:
             return []
         finally:
             self._waiters.discard(waiter)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
@@ -345,8 +351,8 @@ class _SharedReader:
         self._waiters.clear()
 
 
-_shared_readers: LoopLocal[_SharedReader] = LoopLocal(_SharedReader)
+async def _new_shared_reader() -> _SharedReader:
+    return _SharedReader()
 
 
-def _shared_reader() -> _SharedReader:
-    return _shared_readers.get()
+_shared_readers: PerLoop[_SharedReader] = PerLoop(_new_shared_reader, lambda reader: reader.close())

@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 from agentplatform import serde, stream_log
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import InvalidInput, NotFound
-from agentplatform.loop_local import LoopLocal
+from agentplatform.lazy import PerLoop
 from runs import selectors
 from runs.models import Run
 from runs.streams.stream_events import requested
@@ -120,6 +120,11 @@ class _RowWatch:
     def latest(self, reader: object) -> Any:
         return self._latest.get(self._keys.get(reader), _UNKNOWN)
 
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
     async def _poll(self) -> None:
         while keys := set(self._keys.values()):
             try:
@@ -159,19 +164,33 @@ def _recent_runs(thread_ids: set) -> dict[uuid.UUID, frozenset]:
     return {thread_id: frozenset(runs) for thread_id, runs in recent.items()}
 
 
-_run_watches: LoopLocal[_RowWatch] = LoopLocal(lambda: _RowWatch(_run_statuses))
-_thread_watches: LoopLocal[_RowWatch] = LoopLocal(lambda: _RowWatch(_recent_runs))
+def _watching(fetch: Callable[[set], dict]) -> PerLoop[_RowWatch]:
+    async def build() -> _RowWatch:
+        return _RowWatch(fetch)
+
+    return PerLoop(build, lambda watch: watch.close())
+
+
+# The fetch functions are looked up when a loop's watch is built, so tests may replace them.
+_run_watches = _watching(lambda run_ids: _run_statuses(run_ids))
+_thread_watches = _watching(lambda thread_ids: _recent_runs(thread_ids))
 
 
 class RunCheck:
     """A run's status as the process's shared Postgres check last saw it, for as long as this object lives."""
 
-    def __init__(self, run_id: uuid.UUID) -> None:
-        _run_watches.get().watch(self, run_id)
+    def __init__(self, watch: _RowWatch) -> None:
+        self._watch = watch
+
+    @classmethod
+    async def open(cls, run_id: uuid.UUID) -> RunCheck:
+        check = cls(await _run_watches.get())
+        check._watch.watch(check, run_id)
+        return check
 
     def status(self) -> str | None:
         """The status at the last check (pending until the first one), None once the run is deleted."""
-        latest = _run_watches.get().latest(self)
+        latest = self._watch.latest(self)
         return Run.Status.PENDING if latest is _UNKNOWN else latest
 
 
@@ -208,16 +227,17 @@ class RunLogReader:
             reader = cls(run, modes, last_event_id, replaying=True)
             if run.status in Run.TERMINAL and not await stream_log.exists(reader.key):
                 reader.done, reader._fallback = True, _fallback_events(run, modes)
-            return reader
-        last, event = await stream_log.last_entry(stream_log.run_stream_key(run.run_id))
-        reader = cls(run, modes, last, replaying=False)
-        # A finished run has nothing live left: the official server closes the stream at once.
-        reader.done = event == stream_log.DONE_EVENT or (event is None and run.status in Run.TERMINAL)
+        else:
+            last, event = await stream_log.last_entry(stream_log.run_stream_key(run.run_id))
+            reader = cls(run, modes, last, replaying=False)
+            # A finished run has nothing live left: the official server closes the stream at once.
+            reader.done = event == stream_log.DONE_EVENT or (event is None and run.status in Run.TERMINAL)
+        if not reader.done:
+            reader._check = await RunCheck.open(run.run_id)
         return reader
 
     def __post_init__(self) -> None:
         self.key = stream_log.run_stream_key(self.run.run_id)
-        self._check = RunCheck(self.run.run_id)
 
     def _take(self, rows: list[stream_log.Entry]) -> list[LogEvent]:
         events = []
@@ -243,7 +263,7 @@ class RunLogReader:
         return await self._check_run()
 
     async def _check_run(self) -> list[LogEvent]:
-        status = self._check.status() if self._check is not None else None
+        status = self._check.status() if self._check is not None else Run.Status.PENDING
         if status in Run.IN_FLIGHT:
             return []
         self.done = True
@@ -318,6 +338,7 @@ class ThreadLogReader:
     runs_by_key: dict[str, uuid.UUID] = field(default_factory=dict)
     known_runs: set = field(default_factory=set)
     replay_from: str | None = None
+    _watch: _RowWatch | None = None
 
     @classmethod
     async def open(cls, thread_id: uuid.UUID, *, last_event_id: str | None, stream_modes: list[str]) -> ThreadLogReader:
@@ -330,7 +351,8 @@ class ThreadLogReader:
             reader = cls(thread_id, stream_modes, datetime.now(UTC))
             reader.cursors[thread_key] = (await stream_log.last_entry(thread_key))[0]
         await reader._refresh(initial=True)
-        _thread_watches.get().watch(reader, thread_id)
+        reader._watch = await _thread_watches.get()
+        reader._watch.watch(reader, thread_id)
         return reader
 
     async def _refresh(self, *, initial: bool = False) -> None:
@@ -357,7 +379,7 @@ class ThreadLogReader:
 
     async def _catch_up(self) -> None:
         """Follow the runs Postgres knows of that no announcement brought (Redis lost it, or was away)."""
-        recent = _thread_watches.get().latest(self)
+        recent = self._watch.latest(self) if self._watch is not None else None
         if recent is _UNKNOWN or recent is None or recent <= self.known_runs:
             return
         await self._refresh()

@@ -43,7 +43,7 @@ async def run_wait_result(run_id: UUID) -> Any:
     """The run's /wait body once it has ended."""
     key = stream_log.run_stream_key(run_id)
     cursor = stream_log.START
-    check = RunCheck(run_id)
+    check = await RunCheck.open(run_id)
     while True:
         try:
             entries = await stream_log.read_after(key, cursor, block_ms=_BLOCK_MS)

@@ -182,7 +182,7 @@ def test_a_reader_cancelled_while_waiting_leaves_nothing_behind():
         await asyncio.sleep(0.2)
         waiting.cancel()
         await asyncio.gather(waiting, return_exceptions=True)
-        return len(stream_log._shared_reader()._waiters)
+        return len((await stream_log._shared_readers.get())._waiters)
 
     assert asyncio.run(scenario()) == 0
 

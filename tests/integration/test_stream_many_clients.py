@@ -127,6 +127,14 @@ def redis_clients(uri: str) -> tuple[int, int]:
     return len(clients), sum("b" in client["flags"] for client in clients)
 
 
+async def transactions_per_second(stack: Stack, seconds: float = 4.0) -> float:
+    """The stack's database transactions per second (pg_stat_database, which backends flush about once a second)."""
+    query = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+    before = (await asyncio.to_thread(stack.sql, query))[0][0]
+    await asyncio.sleep(seconds)
+    return ((await asyncio.to_thread(stack.sql, query))[0][0] - before) / seconds
+
+
 async def scenario(stack: Stack, redis_uri: str) -> dict:
     sdk = get_client(url=stack.url)
     threads = [(await sdk.threads.create())["thread_id"] for _ in range(THREADS)]
@@ -134,6 +142,7 @@ async def scenario(stack: Stack, redis_uri: str) -> dict:
     busy = (await sdk.threads.create())["thread_id"]
     long_run = await sdk.runs.create(busy, "sleepy", input={"seconds": 0.5, "steps": 400}, stream_mode="custom")
     idle_connections = redis_clients(redis_uri)
+    idle_queries = await transactions_per_second(stack)
 
     opening = asyncio.Semaphore(OPENING)
     run_path = f"/threads/{busy}/runs/{long_run['run_id']}/stream"
@@ -153,6 +162,7 @@ async def scenario(stack: Stack, redis_uri: str) -> dict:
     clients = await asyncio.gather(*openers)
     opened_in = time.perf_counter() - started
     loaded_connections = redis_clients(redis_uri)
+    loaded_queries = await transactions_per_second(stack)  # every client open and idle but a quarter
 
     # Runs started while every client is connected (and the long run's events go to a quarter of them), on threads
     # of their own as the baseline's were; then one run on each followed thread feeds the thread streams.
@@ -175,6 +185,7 @@ async def scenario(stack: Stack, redis_uri: str) -> dict:
         "worst": max(during),
         "fed": statistics.median(fed),
         "redis": (idle_connections, loaded_connections, peak_connections),
+        "postgres": (idle_queries, loaded_queries),
     }
 
 
@@ -196,7 +207,8 @@ def test_many_stream_clients_on_one_api_process_are_all_served(own_stack):
         f" ({figures['worst'] * 1000:.0f} ms worst) under load, {figures['fed'] * 1000:.0f} ms median for a run"
         f" streamed to {CLIENTS * 3 // 4 // THREADS} followers of its thread;"
         f" Redis connections (blocked) {idle[0]} ({idle[1]}) idle, {loaded[0]} ({loaded[1]}) with every client open,"
-        f" {peak[0]} ({peak[1]}) at the end"
+        f" {peak[0]} ({peak[1]}) at the end; Postgres transactions/s {figures['postgres'][0]:.0f} before the"
+        f" clients, {figures['postgres'][1]:.0f} with them open"
     )
     assert server_errors == 0, [c.error or c.status for c in clients if c.status != 200][:5]
     assert opened == CLIENTS
