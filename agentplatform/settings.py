@@ -167,6 +167,18 @@ if DB_POOL_MAX:
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
 RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
 STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
+# Caps on what one request may ask for; a request over a cap gets a 422 naming it.
+THREAD_HISTORY_MAX_LIMIT = env_int("THREAD_HISTORY_MAX_LIMIT", 1000, minimum=1)
+RUNS_BATCH_MAX_SIZE = env_int("RUNS_BATCH_MAX_SIZE", 100, minimum=1)
+RUNS_MAX_PENDING_PER_THREAD = env_int("RUNS_MAX_PENDING_PER_THREAD", 100, minimum=1)
+# A stream event whose JSON is larger than this is replaced by an `error` event saying so (official name, default).
+MAX_STREAM_CHUNK_SIZE_BYTES = env_int("MAX_STREAM_CHUNK_SIZE_BYTES", 128 * 1024 * 1024, minimum=1024)
+# A streamed response whose client reads nothing for this long while its send buffer is full is closed; the client
+# reconnects with Last-Event-ID (agentplatform/backpressure.py).
+STREAM_SEND_TIMEOUT_SECS = env_float("STREAM_SEND_TIMEOUT_SECS", 30.0, minimum=0.1)
+# Connections of each process's (each event loop's) Redis pool. Commands wait for a free one; stream readers
+# share one blocking connection per process besides, however many clients they serve.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=2)
 
 CELERY_BROKER_URL = REDIS_URI
 CELERY_TASK_DEFAULT_QUEUE = "agentplatform"

@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -115,6 +116,7 @@ def _in_flight(thread: Thread) -> list[Run]:
 def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     """Double texting: reject refuses, interrupt/rollback cancel what is in flight, enqueue waits its turn."""
     if strategy == MultitaskStrategy.ENQUEUE:
+        _check_pending_cap(thread)
         return
     in_flight = _in_flight(thread)
     if not in_flight:
@@ -122,6 +124,16 @@ def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     if strategy == MultitaskStrategy.REJECT:
         raise Conflict(REJECT_DETAIL)
     _cancel_locked(in_flight, action=strategy)
+
+
+def _check_pending_cap(thread: Thread) -> None:
+    """A thread's queue is bounded: counted under the thread's row lock, so concurrent enqueues cannot pass it."""
+    cap = settings.RUNS_MAX_PENDING_PER_THREAD
+    if Run.objects.filter(thread=thread, status=Run.Status.PENDING).count() >= cap:
+        raise InvalidInput(
+            f"The thread already has {cap} pending runs, the most it may queue (the RUNS_MAX_PENDING_PER_THREAD"
+            " setting); wait for some of them to finish"
+        )
 
 
 def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bool = False) -> Run:
@@ -141,6 +153,7 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
         run = _insert(request, assistant, thread, temporary)
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
+            transaction.on_commit(lambda: stream_log.note_run_created_sync(thread.thread_id, run.run_id))
         transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
@@ -277,6 +290,9 @@ def run_cancel_quietly(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
 
 def run_create_batch(*, payloads: list) -> list[Run]:
     """Several stateless runs, all or none."""
+    if len(payloads) > settings.RUNS_BATCH_MAX_SIZE:
+        cap = settings.RUNS_BATCH_MAX_SIZE
+        raise InvalidInput(f"A batch holds at most {cap} runs (the RUNS_BATCH_MAX_SIZE setting); got {len(payloads)}")
     with transaction.atomic():
         return [run_create(thread_id=None, payload=payload, stateless=True) for payload in payloads]
 

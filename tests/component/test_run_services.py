@@ -170,3 +170,19 @@ def test_delete_finished_run_removes_it(thread):
     Run.objects.filter(run_id=run.run_id).update(status="success")
     services.run_delete(thread_id=thread.thread_id, run_id=run.run_id)
     assert not Run.objects.filter(run_id=run.run_id).exists()
+
+
+def test_enqueue_beyond_the_pending_runs_cap_is_422_naming_the_setting(thread, settings):
+    settings.RUNS_MAX_PENDING_PER_THREAD = 2
+    create(thread), create(thread)
+    with pytest.raises(InvalidInput, match=r"has 2 pending runs.*RUNS_MAX_PENDING_PER_THREAD"):
+        create(thread, multitask_strategy="enqueue")
+    assert Run.objects.filter(thread=thread).count() == 2
+
+
+def test_a_batch_over_the_size_cap_is_422_naming_the_setting(settings):
+    settings.RUNS_BATCH_MAX_SIZE = 2
+    payloads = [{"assistant_id": "echo", "input": {"value": str(n)}} for n in range(3)]
+    with pytest.raises(InvalidInput, match=r"at most 2 runs.*RUNS_BATCH_MAX_SIZE"):
+        services.run_create_batch(payloads=payloads)
+    assert not Run.objects.exists()
