@@ -9,12 +9,17 @@ A run attempt's log starts with one `metadata {"run_id", "attempt"}` entry (`app
 with the entry `DONE_EVENT`, whose data is `{"status": <run status>, "result": <the /wait body>}` (`finish_sync`);
 readers stop there and never forward it to clients. Redis may lose a log: readers fall back to the run's row in
 Postgres, so every write here is one a caller may treat as best effort.
+
+Cancel requests also travel through Redis, as pub/sub control messages (`publish_cancel_sync`, `listen_cancels`):
+Postgres holds the request (Run.cancel_action), the message only lets the worker act on it in milliseconds.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -49,6 +54,13 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', 'metadata', 'd
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return true
 """
+
+
+# Every worker process holds one subscription to this pattern, whatever number of runs it executes.
+CONTROL_PATTERN = "agentplatform:run:*:control"
+# A subscriber pings this often and reconnects when no answer came for twice as long: a connection that died
+# without a TCP reset would otherwise leave it deaf for many minutes.
+CONTROL_PING_SECS = 5.0
 
 
 def run_stream_key(run_id: object) -> str:
@@ -167,3 +179,41 @@ async def last_entry(key: str) -> tuple[str, str | None]:
 async def exists(key: str) -> bool:
     """Whether the log is still there (it expires after its run, and Redis may lose it)."""
     return bool(await async_redis().exists(key))
+
+
+def control_channel(run_id: object) -> str:
+    return f"agentplatform:run:{run_id}:control"
+
+
+def publish_cancel_sync(run_id: object, action: str) -> None:
+    """Tell the worker executing the run to stop it now. Best effort: its worker also polls Postgres."""
+    try:
+        sync_redis().publish(control_channel(run_id), action)
+    except Exception as exc:  # noqa: BLE001 - Redis away: the poll of Postgres is the fallback
+        logger.warning("could not publish the cancel of run %s (%s); its worker polls Postgres", run_id, exc)
+
+
+def listen_cancels(
+    deliver: Callable[[str, str], None], stop: threading.Event, on_subscribed: Callable[[], None]
+) -> None:
+    """Call deliver(run_id, action) for each cancel published for any run, until `stop` is set. Raises when the
+    connection fails or stops answering; the caller reconnects."""
+    pubsub = sync_redis().pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.psubscribe(CONTROL_PATTERN)
+        on_subscribed()
+        last_heard = last_ping = time.monotonic()
+        while not stop.is_set():
+            message = pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                last_heard = now
+                if message["type"] == "pmessage":
+                    deliver(_text(message["channel"]).split(":")[2], _text(message["data"]))
+            if now - last_heard > 2 * CONTROL_PING_SECS:
+                raise ConnectionError("the cancel subscription stopped answering pings")
+            if now - last_ping >= CONTROL_PING_SECS:
+                pubsub.ping()
+                last_ping = now
+    finally:
+        pubsub.close()

@@ -62,3 +62,25 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} ({self.status})"
+
+    @property
+    def shown_status(self) -> str:
+        """The status the API shows. A run whose cancel was requested is `interrupted` at once, as the official
+        server answers right after a cancel, while its worker stops it (the row stays `running` until then, so
+        the thread cannot start another run meanwhile)."""
+        if self.cancel_action and self.status in self.IN_FLIGHT:
+            return self.Status.INTERRUPTED
+        return self.status
+
+
+# In flight, but its cancel was requested: shown `interrupted`, and cannot be cancelled again (Run.shown_status).
+CANCELLING = Q(status__in=Run.IN_FLIGHT, cancel_action__isnull=False)
+
+
+def shown_status_filter(status: str) -> Q:
+    """The rows whose shown status is `status`."""
+    if status == Run.Status.INTERRUPTED:
+        return Q(status=status) | CANCELLING
+    if status in Run.IN_FLIGHT:
+        return Q(status=status) & ~CANCELLING
+    return Q(status=status)

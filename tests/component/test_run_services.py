@@ -168,3 +168,31 @@ def test_delete_finished_run_removes_it(thread):
     Run.objects.filter(run_id=run.run_id).update(status="success")
     services.run_delete(thread_id=thread.thread_id, run_id=run.run_id)
     assert not Run.objects.filter(run_id=run.run_id).exists()
+
+
+def test_a_running_run_shows_interrupted_as_soon_as_its_cancel_is_accepted(thread, monkeypatch):
+    from runs import selectors
+    from runs.serializers import run_json
+
+    published: list = []
+    monkeypatch.setattr("agentplatform.stream_log.publish_cancel_sync", lambda *args: published.append(args))
+    run = create(thread)
+    Run.objects.filter(run_id=run.run_id).update(status="running")
+    services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id])
+    shown = run_json(selectors.run_get(thread_id=thread.thread_id, run_id=run.run_id))
+    assert shown["status"] == "interrupted", "as the official server answers right after POST .../cancel"
+    assert Run.objects.get(run_id=run.run_id).status == "running", "the row stays running until its worker stops"
+    assert published == [(run.run_id, "interrupt")]
+    assert [r.run_id for r in selectors.run_list(thread_id=thread.thread_id, status="interrupted")] == [run.run_id]
+    assert selectors.run_list(thread_id=thread.thread_id, status="running") == []
+
+
+def test_a_run_being_cancelled_cannot_be_cancelled_again_nor_blocks_reject(thread, monkeypatch):
+    monkeypatch.setattr("agentplatform.stream_log.publish_cancel_sync", lambda *args: None)
+    run = create(thread)
+    Run.objects.filter(run_id=run.run_id).update(status="running")
+    services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id])
+    with pytest.raises(NotFound, match="No matching runs to cancel"):
+        services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id], action="rollback")
+    nxt = create(thread, multitask_strategy="reject")
+    assert Run.objects.get(run_id=nxt.run_id).status == "pending"
