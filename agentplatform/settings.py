@@ -199,6 +199,14 @@ CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "schedule": max(1.0, BG_JOB_HEARTBEAT / 2),
     "options": {"expires": max(1.0, BG_JOB_HEARTBEAT / 2)},
 }
+# Delayed runs (after_seconds) are rung by this sweep once due (runs/sweeper.py), not by long Celery countdowns.
+# Its firings may wait behind doorbells in the queue, hence an expiry of several intervals.
+RUNS_DUE_SWEEP_SECS = env_float("RUNS_DUE_SWEEP_SECS", 1.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE["runs-ring-due"] = {
+    "task": "runs.tasks.ring_due_runs",
+    "schedule": RUNS_DUE_SWEEP_SECS,
+    "options": {"expires": max(10.0, 10 * RUNS_DUE_SWEEP_SECS)},
+}
 # Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
 STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE["store-sweep-expired"] = {

@@ -40,7 +40,8 @@ class Run(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    # Last time a Celery message was sent for this run (the sweeper re-sends lost ones).
+    # When the last Celery message for this run was sent (or, with a countdown, is due): the sweeper re-sends
+    # unanswered ones. None until the first one: a delayed run is rung by the sweeper once it is due.
     enqueued_at = models.DateTimeField(null=True, blank=True)
     cancel_action = models.CharField(max_length=16, null=True, blank=True)
     temporary = models.BooleanField(default=False)

@@ -144,7 +144,8 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
         run = _insert(request, assistant, thread, temporary)
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
-        transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
+        if doorbell.rings_at_creation(request.after_seconds):
+            transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
 
@@ -165,7 +166,8 @@ def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary
         created_at=start,
         updated_at=now,
         available_at=start,
-        enqueued_at=now,
+        # Rung when due (a short countdown) or left to the sweeper, which rings runs with no enqueued_at once due.
+        enqueued_at=start if doorbell.rings_at_creation(request.after_seconds) else None,
         temporary=temporary,
     )
 
