@@ -178,6 +178,9 @@ CELERY_WORKER_CONCURRENCY = N_JOBS_PER_WORKER
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
+# Beat touches this file after each tick that reached the broker, for liveness probes (agentplatform/beat.py).
+CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"
+BEAT_LIVENESS_FILE = env_str("BEAT_LIVENESS_FILE", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
