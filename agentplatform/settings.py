@@ -210,6 +210,9 @@ WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, min
 WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
+# Beat touches this file after each tick that reached the broker, for liveness probes (agentplatform/beat.py).
+CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"
+BEAT_LIVENESS_FILE = env_str("BEAT_LIVENESS_FILE", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -232,6 +235,14 @@ CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "task": "runs.tasks.sweep_runs",
     "schedule": RUNS_SWEEP_SECS,
     "options": {"expires": RUNS_SWEEP_SECS},
+}
+# Delayed runs (after_seconds) are rung by this sweep once due (runs/engine/sweeper.py), not by long Celery countdowns.
+# Its firings may wait behind doorbells in the queue, hence an expiry of several intervals.
+RUNS_DUE_SWEEP_SECS = env_float("RUNS_DUE_SWEEP_SECS", 1.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE["runs-ring-due"] = {
+    "task": "runs.tasks.ring_due_runs",
+    "schedule": RUNS_DUE_SWEEP_SECS,
+    "options": {"expires": max(10.0, 10 * RUNS_DUE_SWEEP_SECS)},
 }
 # Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
 STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)

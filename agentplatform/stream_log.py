@@ -13,14 +13,19 @@ Postgres, so every write here is one a caller may treat as best effort.
 Readers share connections: every blocking read of an event loop goes through that loop's one `XREAD BLOCK`
 (`_SharedReader`) on a connection of its own, so the number of waiting readers is bounded by memory, not by Redis
 connections. Everything else is a short command on the loop's bounded pool.
+
+Cancel requests also travel through Redis, as pub/sub control messages (`publish_cancel_sync`, `listen_cancels`):
+Postgres holds the request (Run.cancel_action), the message only lets the worker act on it in milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +70,13 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', 'metadata', 'd
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return true
 """
+
+
+# Every worker process holds one subscription to this pattern, whatever number of runs it executes.
+CONTROL_PATTERN = "agentplatform:run:*:control"
+# A subscriber pings this often and reconnects when no answer came for twice as long: a connection that died
+# without a TCP reset would otherwise leave it deaf for many minutes.
+CONTROL_PING_SECS = 5.0
 
 
 def run_stream_key(run_id: object) -> str:
@@ -356,3 +368,41 @@ async def _new_shared_reader() -> _SharedReader:
 
 
 _shared_readers: PerLoop[_SharedReader] = PerLoop(_new_shared_reader, lambda reader: reader.close())
+
+
+def control_channel(run_id: object) -> str:
+    return f"agentplatform:run:{run_id}:control"
+
+
+def publish_cancel_sync(run_id: object, action: str) -> None:
+    """Tell the worker executing the run to stop it now. Best effort: its worker also polls Postgres."""
+    try:
+        sync_redis().publish(control_channel(run_id), action)
+    except Exception as exc:  # noqa: BLE001 - Redis away: the poll of Postgres is the fallback
+        logger.warning("could not publish the cancel of run %s (%s); its worker polls Postgres", run_id, exc)
+
+
+def listen_cancels(
+    deliver: Callable[[str, str], None], stop: threading.Event, on_subscribed: Callable[[], None]
+) -> None:
+    """Call deliver(run_id, action) for each cancel published for any run, until `stop` is set. Raises when the
+    connection fails or stops answering; the caller reconnects."""
+    pubsub = sync_redis().pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.psubscribe(CONTROL_PATTERN)
+        on_subscribed()
+        last_heard = last_ping = time.monotonic()
+        while not stop.is_set():
+            message = pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                last_heard = now
+                if message["type"] == "pmessage":
+                    deliver(_text(message["channel"]).split(":")[2], _text(message["data"]))
+            if now - last_heard > 2 * CONTROL_PING_SECS:
+                raise ConnectionError("the cancel subscription stopped answering pings")
+            if now - last_ping >= CONTROL_PING_SECS:
+                pubsub.ping()
+                last_ping = now
+    finally:
+        pubsub.close()
