@@ -58,12 +58,16 @@ def test_custom_middleware_wraps_the_api_routes_too(app_stack, sdk):
     assert httpx.get(f"{app_stack.url}/no/such/path").headers[HEADER] == "Hello from middleware!"
 
 
-def test_runs_stream_and_wait_through_the_custom_middleware(sdk):
+def test_runs_stream_and_wait_through_the_custom_middleware(app_stack, sdk):
     thread = sdk.threads.create()
+    body = {"assistant_id": "echo", "input": {"value": "raw"}}
+    with httpx.stream("POST", f"{app_stack.url}/threads/{thread['thread_id']}/runs/stream", json=body) as response:
+        assert response.headers[HEADER] == "Hello from middleware!"
+        assert "event: metadata" in response.read().decode()
     chunks = list(sdk.runs.stream(thread["thread_id"], "echo", input={"value": "hi"}, stream_mode="values"))
     assert chunks[0].event == "metadata"
     assert chunks[-1].data["value"] == "hi"
-    assert sdk.runs.wait(thread["thread_id"], "echo", input={"value": "again"})["count"] == 2
+    assert sdk.runs.wait(thread["thread_id"], "echo", input={"value": "again"})["count"] == 3
 
 
 def test_custom_route_shadows_an_api_route(sdk):
@@ -82,6 +86,7 @@ def test_a_method_the_custom_route_lacks_goes_on_to_the_api(app_stack):
     response = httpx.delete(f"{app_stack.url}/hello")
     assert response.status_code == 404  # the official: not a 405, the API's own answer for the path
     assert response.json() == {"detail": "Not Found"}
+    assert response.headers[HEADER] == "Hello from middleware!"  # through the custom app, on to the API
 
 
 def test_openapi_lists_the_custom_routes_beside_the_api(app_stack):
