@@ -31,6 +31,14 @@ async def _not_found(scope: dict, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": _NOT_FOUND})
 
 
+async def _to_slash(scope: dict, send: Any) -> None:
+    """The prefix itself redirects to the prefix and a slash, as Starlette's router answers the official's."""
+    query = scope.get("query_string", b"")
+    location = (scope["path"] + "/").encode() + (b"?" + query if query else b"")
+    await send({"type": "http.response.start", "status": 307, "headers": [(b"location", location)]})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def mounted(served: ASGIApp, api: ASGIApp, prefix: str | None) -> ASGIApp:
     """`served` below `prefix` (its scope's root_path says so), the API's health checks at the root."""
     if prefix is None:
@@ -38,7 +46,9 @@ def mounted(served: ASGIApp, api: ASGIApp, prefix: str | None) -> ASGIApp:
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if path == prefix or path.startswith(prefix + "/"):
+        if path == prefix and scope["type"] == "http":
+            await _to_slash(scope, send)
+        elif path.startswith(prefix + "/"):
             await served({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
         elif scope["type"] == "http" and path in ROOT_PATHS:
             await api(scope, receive, send)

@@ -74,6 +74,7 @@ def test_health_checks_also_answer_at_the_root(prefix_stack, base):
         assert httpx.get(f"{url}/").json() == {"ok": True}
         assert httpx.get(f"{url}/metrics").status_code == 200
     assert httpx.get(f"{prefix_stack.url}/info").status_code == 404
+    assert httpx.get(base, follow_redirects=True).json() == {"ok": True}  # the prefix itself: 307 to its slash
     assert httpx.get(f"{base}/info").json() == {"custom": "info"}  # the custom app's, which shadows /info
 
 

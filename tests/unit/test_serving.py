@@ -45,7 +45,7 @@ def test_without_a_prefix_everything_is_served_as_is():
     ("path", "expected"),
     [
         ("/api/threads", ("served", "/api/threads", "/api")),
-        ("/api", ("served", "/api", "/api")),
+        ("/api/", ("served", "/api/", "/api")),
         ("/ok", ("api", "/ok", "")),
         ("/metrics", ("api", "/metrics", "")),
         ("/", ("api", "/", "")),
@@ -64,6 +64,12 @@ def test_anything_else_outside_the_prefix_is_a_json_404(path):
     assert calls == []
     assert sent[0]["status"] == 404
     assert json.loads(sent[1]["body"]) == {"detail": "Not Found"}
+
+
+def test_the_prefix_itself_redirects_to_its_slash():
+    sent = call(mounted(recorder("served", []), recorder("api", []), "/api"), {"path": "/api", "query_string": b"a=1"})
+    assert sent[0]["status"] == 307
+    assert sent[0]["headers"] == [(b"location", b"/api/?a=1")]
 
 
 def test_a_websocket_outside_the_prefix_is_closed():
