@@ -157,6 +157,7 @@ def compose(custom: CustomApp, api: ASGIApp, options: HttpOptions) -> Starlette:
         Mount("", app=api, middleware=gate + route_middleware if auth_first else []),
     ]
     app.user_middleware = [] if auth_first else own_middleware
+    app.middleware_stack = None  # built again on the next call, should the app have served a request already
     return app
 
 
