@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
+from agentplatform.http_options import http_section, mount_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,6 +22,9 @@ DATABASE_URI = (
 )
 REDIS_URI = env_str("REDIS_URI") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", "langgraph.json")
+# Every route under this path (official: MOUNT_PREFIX, else langgraph.json http.mount_prefix; agentplatform/serving.py).
+MOUNT_PREFIX = mount_prefix(env_str("MOUNT_PREFIX") or http_section(LANGGRAPH_CONFIG).get("mount_prefix"))
+FORCE_SCRIPT_NAME = MOUNT_PREFIX  # Django's own name for it: reverse(), the admin's links and redirects
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY")
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -102,7 +106,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 
-STATIC_URL = "static/"
+STATIC_URL = f"{MOUNT_PREFIX or ''}/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
