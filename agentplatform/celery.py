@@ -12,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentplatform.settings")
 app = Celery("agentplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Workers consume through a watched consumer: it recovers from broker loss by itself or exits for its supervisor.
+app.conf.worker_consumer = "agentplatform.consumer_watchdog:WatchedConsumer"
 
 
 @worker_init.connect

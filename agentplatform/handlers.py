@@ -25,7 +25,8 @@ def http_application():
     admin_app, api_app = ASGIHandler(), ApiASGIHandler()
 
     async def app(scope, receive, send):
-        handler = admin_app if scope.get("path", "").startswith(ADMIN_PREFIXES) else api_app
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))  # below http.mount_prefix
+        handler = admin_app if path.startswith(ADMIN_PREFIXES) else api_app
         await handler(scope, receive, send)
 
     return app

@@ -37,14 +37,27 @@ def request_identity(*, method: str, path: str, headers: Mapping[str, str]) -> I
     return ANONYMOUS
 
 
+# Where an ASGI layer in front of Django (agentplatform.custom_app's gate) leaves the caller it already resolved.
+SCOPE_KEY = "identity"
+
+
 def http_identity(request: HttpRequest) -> Identity:
+    known = getattr(request, "scope", {}).get(SCOPE_KEY)
+    if known is not None:  # authenticated once per request, even when two layers ask
+        return known
     return request_identity(method=request.method or "GET", path=request.path, headers=request.headers)
 
 
-def websocket_identity(scope: Mapping) -> Identity:
-    """The caller of a websocket handshake, from the ASGI scope's raw headers."""
+def scope_identity(scope: Mapping) -> Identity:
+    """The caller of an ASGI connection (an HTTP request or a websocket handshake), from its raw headers."""
     meta = {
         "HTTP_" + name.decode("latin-1").upper().replace("-", "_"): value.decode("latin-1")
         for name, value in scope.get("headers", [])
     }
-    return request_identity(method="GET", path=scope.get("path", ""), headers=HttpHeaders(meta))
+    method = scope.get("method", "GET")
+    return request_identity(method=method, path=scope.get("path", ""), headers=HttpHeaders(meta))
+
+
+def websocket_identity(scope: Mapping) -> Identity:
+    """The caller of a websocket handshake."""
+    return scope_identity(scope)

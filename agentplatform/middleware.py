@@ -66,7 +66,7 @@ class StrictInputMiddleware(_Guard):
     def _refused(self, request) -> JsonResponse | None:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
             return json_error(422, "The URL contains \\u0000, which is not supported")
-        if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/admin/"):
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.path_info.startswith("/admin/"):
             return None
         try:
             body = request.body
@@ -90,7 +90,7 @@ class IdentityMiddleware(_Guard):
     """
 
     def _refused(self, request) -> JsonResponse | None:
-        if request.path.startswith(ADMIN_PREFIXES):
+        if request.path_info.startswith(ADMIN_PREFIXES):  # path_info: below http.mount_prefix
             return None
         try:
             request.identity = http_identity(request)

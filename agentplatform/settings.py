@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
+from agentplatform.http_options import http_section, mount_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,6 +22,9 @@ DATABASE_URI = (
 )
 REDIS_URI = env_str("REDIS_URI") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", "langgraph.json")
+# Every route under this path (official: MOUNT_PREFIX, else langgraph.json http.mount_prefix; agentplatform/serving.py).
+MOUNT_PREFIX = mount_prefix(env_str("MOUNT_PREFIX") or http_section(LANGGRAPH_CONFIG).get("mount_prefix"))
+FORCE_SCRIPT_NAME = MOUNT_PREFIX  # Django's own name for it: reverse(), the admin's links and redirects
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY")
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -103,7 +107,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 
-STATIC_URL = "static/"
+STATIC_URL = f"{MOUNT_PREFIX or ''}/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
@@ -168,6 +172,18 @@ if DB_POOL_MAX:
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
 RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
 STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
+# Caps on what one request may ask for; a request over a cap gets a 422 naming it.
+THREAD_HISTORY_MAX_LIMIT = env_int("THREAD_HISTORY_MAX_LIMIT", 1000, minimum=1)
+RUNS_BATCH_MAX_SIZE = env_int("RUNS_BATCH_MAX_SIZE", 100, minimum=1)
+RUNS_MAX_PENDING_PER_THREAD = env_int("RUNS_MAX_PENDING_PER_THREAD", 100, minimum=1)
+# A stream event whose JSON is larger than this is replaced by an `error` event saying so (official name, default).
+MAX_STREAM_CHUNK_SIZE_BYTES = env_int("MAX_STREAM_CHUNK_SIZE_BYTES", 128 * 1024 * 1024, minimum=1024)
+# A streamed response whose client reads nothing for this long while its send buffer is full is closed; the client
+# reconnects with Last-Event-ID (agentplatform/backpressure.py).
+STREAM_SEND_TIMEOUT_SECS = env_float("STREAM_SEND_TIMEOUT_SECS", 30.0, minimum=0.1)
+# Connections of each process's (each event loop's) Redis pool. Commands wait for a free one; stream readers
+# share one blocking connection per process besides, however many clients they serve.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=2)
 
 CELERY_BROKER_URL = REDIS_URI
 CELERY_TASK_DEFAULT_QUEUE = "agentplatform"
@@ -176,9 +192,32 @@ CELERY_TASK_ACKS_LATE = False  # Postgres leases give recovery; Celery messages 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = N_JOBS_PER_WORKER
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
+# Broker loss (docs/reliability.md): reconnect for ever; the consumer watchdog, not a retry count, decides when a
+# worker is beyond repair. Timeouts keep a broker that vanished without closing TCP from hanging a publish (API
+# doorbells, probes); kombu drops a BRPOP whose reply is overdue after brpop_timeout + health_check_interval.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
+# Cancels only late-ack tasks, and ours ack early: a broker blip never cancels a run (leases decide). True is
+# Celery 6's default and spares a deprecation warning on every reconnect.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Consumer watchdog (agentplatform/consumer_watchdog.py): a probe through the broker every interval; no probe
+# consumed for the stall time drops the consumer's connection, none for the repair time after that exits (1).
+# The repair time leaves a reconnecting consumer many attempts (it retries every 3 s at most).
+WORKER_PROBE_INTERVAL_SECS = env_float("WORKER_PROBE_INTERVAL_SECS", 5.0, minimum=0.1)
+WORKER_CONSUMER_STALL_SECS = env_float("WORKER_CONSUMER_STALL_SECS", 20.0, minimum=0.5)
+WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, minimum=1.0)
+WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
+# Beat touches this file after each tick that reached the broker, for liveness probes (agentplatform/beat.py).
+CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"
+BEAT_LIVENESS_FILE = env_str("BEAT_LIVENESS_FILE", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -194,11 +233,21 @@ CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 
 # Periodic tasks run by `celery -A agentplatform beat`; each domain adds its own entry.
 CELERY_BEAT_SCHEDULE: dict = {}
-# Run recovery (runs/engine/sweeper.py): expired leases and pending runs whose Celery message was lost.
+# Run recovery (runs/engine/sweeper.py): expired leases and pending runs whose Celery message was lost. At least every
+# PENDING_RUN_RESEND_SECS, so that a doorbell lost with a broker restart is rung again within seconds, not minutes.
+RUNS_SWEEP_SECS = max(1.0, min(BG_JOB_HEARTBEAT / 2, PENDING_RUN_RESEND_SECS))
 CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "task": "runs.tasks.sweep_runs",
-    "schedule": max(1.0, BG_JOB_HEARTBEAT / 2),
-    "options": {"expires": max(1.0, BG_JOB_HEARTBEAT / 2)},
+    "schedule": RUNS_SWEEP_SECS,
+    "options": {"expires": RUNS_SWEEP_SECS},
+}
+# Delayed runs (after_seconds) are rung by this sweep once due (runs/engine/sweeper.py), not by long Celery countdowns.
+# Its firings may wait behind doorbells in the queue, hence an expiry of several intervals.
+RUNS_DUE_SWEEP_SECS = env_float("RUNS_DUE_SWEEP_SECS", 1.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE["runs-ring-due"] = {
+    "task": "runs.tasks.ring_due_runs",
+    "schedule": RUNS_DUE_SWEEP_SECS,
+    "options": {"expires": max(10.0, 10 * RUNS_DUE_SWEEP_SECS)},
 }
 # Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
 STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)

@@ -19,8 +19,9 @@ def _select_one() -> None:
 
 
 @async_endpoint("GET", "HEAD")
-async def ok(request: HttpRequest) -> JsonResponse:
-    if query_flag(request, "check_db"):
+async def ok(request: HttpRequest, disabled: bool = False) -> JsonResponse:
+    # disabled: http.disable_meta, where the official keeps /ok so operators see the server is up, unchecked.
+    if not disabled and query_flag(request, "check_db"):
         try:
             await in_worker_thread(_select_one)()
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy

@@ -6,7 +6,7 @@ import uuid
 
 from agentplatform.errors import InvalidInput, NotFound
 from agentplatform.ids import parse_uuid
-from runs.models import Run
+from runs.models import Run, shown_status_filter
 from threads.selectors import thread_get
 
 MAX_PAGE = 1000
@@ -33,5 +33,5 @@ def run_list(*, thread_id: str | uuid.UUID, limit: int = 10, offset: int = 0, st
     if status:
         if status not in Run.Status.values:
             raise InvalidInput(f"Invalid status '{status}'. Must be one of: {', '.join(Run.Status.values)}")
-        queryset = queryset.filter(status=status)
+        queryset = queryset.filter(shown_status_filter(status))
     return list(queryset.order_by("-created_at", "-run_id")[offset : offset + limit])

@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +22,7 @@ from assistants.services import assistant_resolve
 from runs.engine import doorbell
 from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.webhooks import webhook_validate
-from runs.models import Run
+from runs.models import CANCELLING, Run
 from runs.payload import IfNotExists, MultitaskStrategy, OnCompletion, RunRequest, parse_run_payload
 from threads.models import Thread
 
@@ -109,12 +110,16 @@ def _run_metadata(request: RunRequest, assistant: Assistant, thread: Thread) -> 
 
 
 def _in_flight(thread: Thread) -> list[Run]:
-    return list(Run.objects.filter(thread=thread, status__in=Run.IN_FLIGHT).order_by("created_at"))
+    # A run being cancelled counts as interrupted already, as officially: `reject` lets the next run in, and it
+    # waits (pending) until the worker has stopped the old one.
+    runs = Run.objects.filter(thread=thread, status__in=Run.IN_FLIGHT).exclude(CANCELLING)
+    return list(runs.order_by("created_at"))
 
 
 def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     """Double texting: reject refuses, interrupt/rollback cancel what is in flight, enqueue waits its turn."""
     if strategy == MultitaskStrategy.ENQUEUE:
+        _check_pending_cap(thread)
         return
     in_flight = _in_flight(thread)
     if not in_flight:
@@ -122,6 +127,16 @@ def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     if strategy == MultitaskStrategy.REJECT:
         raise Conflict(REJECT_DETAIL)
     _cancel_locked(in_flight, action=strategy)
+
+
+def _check_pending_cap(thread: Thread) -> None:
+    """A thread's queue is bounded: counted under the thread's row lock, so concurrent enqueues cannot pass it."""
+    cap = settings.RUNS_MAX_PENDING_PER_THREAD
+    if Run.objects.filter(thread=thread, status=Run.Status.PENDING).count() >= cap:
+        raise InvalidInput(
+            f"The thread already has {cap} pending runs, the most it may queue (the RUNS_MAX_PENDING_PER_THREAD"
+            " setting); wait for some of them to finish"
+        )
 
 
 def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bool = False) -> Run:
@@ -141,7 +156,9 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
         run = _insert(request, assistant, thread, temporary)
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
-        transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
+            transaction.on_commit(lambda: stream_log.note_run_created_sync(thread.thread_id, run.run_id))
+        if doorbell.rings_at_creation(request.after_seconds):
+            transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
 
@@ -162,7 +179,8 @@ def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary
         created_at=start,
         updated_at=now,
         available_at=start,
-        enqueued_at=now,
+        # Rung when due (a short countdown) or left to the sweeper, which rings runs with no enqueued_at once due.
+        enqueued_at=start if doorbell.rings_at_creation(request.after_seconds) else None,
         temporary=temporary,
     )
 
@@ -183,8 +201,9 @@ def _cancel_locked(runs: list[Run], *, action: str) -> None:
     now = timezone.now()
     for run in runs:
         if run.status == Run.Status.RUNNING:
-            # Its worker polls cancel_action and stops the graph within a second.
+            # Its worker stops the graph on the control message, or on its next poll of cancel_action.
             Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_action=action, updated_at=now)
+            transaction.on_commit(lambda run_id=run.run_id: stream_log.publish_cancel_sync(run_id, action))
         elif action == "rollback":
             run_delete_with_checkpoints(run=run)
             transaction.on_commit(lambda run_id=run.run_id: stream_log.finish_sync(run_id, "interrupted", {}))
@@ -218,7 +237,7 @@ def run_cancel(
         with transaction.atomic():
             Thread.objects.select_for_update().filter(thread_id=thread_pk).first()
             ids = [rid for tid, rid in candidates if tid == thread_pk]
-            runs = list(Run.objects.filter(run_id__in=ids, status__in=Run.IN_FLIGHT))
+            runs = list(Run.objects.filter(run_id__in=ids, status__in=Run.IN_FLIGHT).exclude(CANCELLING))
             _cancel_locked(runs, action=action)
             _settle_thread_after_cancel(thread_pk)
             cancelled.extend(run.run_id for run in runs)
@@ -243,7 +262,8 @@ def _cancel_candidates(*, thread_id: Any, run_ids: list | None, status: str | No
         queryset = Run.objects.filter(run_id__in=ids, status__in=Run.IN_FLIGHT)
         if thread_id is not None:
             queryset = queryset.filter(thread_id=parse_uuid(thread_id, "thread"))
-    return list(queryset.values_list("thread_id", "run_id"))
+    # A run already being cancelled shows as interrupted and is no longer cancellable (official behaviour).
+    return list(queryset.exclude(CANCELLING).values_list("thread_id", "run_id"))
 
 
 def run_delete(*, thread_id: uuid.UUID | str, run_id: uuid.UUID | str) -> None:
@@ -277,6 +297,9 @@ def run_cancel_quietly(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
 
 def run_create_batch(*, payloads: list) -> list[Run]:
     """Several stateless runs, all or none."""
+    if len(payloads) > settings.RUNS_BATCH_MAX_SIZE:
+        cap = settings.RUNS_BATCH_MAX_SIZE
+        raise InvalidInput(f"A batch holds at most {cap} runs (the RUNS_BATCH_MAX_SIZE setting); got {len(payloads)}")
     with transaction.atomic():
         return [run_create(thread_id=None, payload=payload, stateless=True) for payload in payloads]
 

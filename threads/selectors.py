@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from langgraph.errors import EmptyInputError, InvalidUpdateError
@@ -119,6 +120,9 @@ def thread_history_list(
     checkpoint: dict | None = None,
 ) -> list[dict[str, Any]]:
     """Checkpoints newest first, as ThreadState JSON; `before` is a checkpoint id, RunnableConfig or Checkpoint."""
+    if limit > settings.THREAD_HISTORY_MAX_LIMIT:
+        cap = settings.THREAD_HISTORY_MAX_LIMIT
+        raise InvalidInput(f"limit must be at most {cap} (the THREAD_HISTORY_MAX_LIMIT setting)")
     config = thread_graph_config(thread, {"checkpoint_ns": "", **_checkpoint_configurable(checkpoint)})
     before_config = _before_config(before)
     with thread_graph(thread, config) as graph:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -69,6 +70,10 @@ _CANCEL_ENDINGS = {
 }
 
 
+# A cancelled attempt still running this long after its cancel is cancelled again (see RunControl.cancel).
+RECANCEL_SECS = 3.0
+
+
 class RunControl:
     """Lets the worker thread cancel the attempt; the first reason wins."""
 
@@ -77,13 +82,25 @@ class RunControl:
         self._lock = threading.Lock()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._cancelled_at = 0.0
 
     def cancel(self, reason: CancelReason | str) -> None:
-        """Cancel once: a second cancel could interrupt the graph's own clean-up of the first."""
+        """Cancel the task. A repeat within RECANCEL_SECS does nothing (it could interrupt the graph's own
+        clean-up of the first); a later one cancels again, because a cancellation can be swallowed on its way
+        through LangGraph and its libraries (seen under a storm of cancels), and the run must stop anyway."""
+        now = time.monotonic()
         with self._lock:
-            if self.reason is not None:
+            if self.reason is None:
+                self.reason = CancelReason(reason)
+            elif now - self._cancelled_at < RECANCEL_SECS:
                 return
-            self.reason = CancelReason(reason)
+            else:
+                logger.warning(
+                    "an attempt still runs %.1fs after its cancel (%s): cancelling it again",
+                    now - self._cancelled_at,
+                    self.reason,
+                )
+            self._cancelled_at = now
             loop = self._loop
         if loop is not None:
             loop.call_soon_threadsafe(self._cancel_task)

@@ -189,9 +189,10 @@ def lease_fail_exhausted(lease: Lease, *, attempt: int, temporary: bool) -> dict
 
 
 def next_pending_run_id(*, thread_id: uuid.UUID) -> uuid.UUID | None:
-    """The run a worker should ring for after finishing one on this thread (FIFO)."""
+    """The run a worker should ring for after finishing one on this thread (FIFO). Only an available one: a
+    delayed run not yet due is rung by the sweeper when it is."""
     run_id = (
-        Run.objects.filter(thread_id=thread_id, status=Run.Status.PENDING)
+        Run.objects.filter(thread_id=thread_id, status=Run.Status.PENDING, available_at__lte=timezone.now())
         .order_by("created_at", "run_id")
         .values_list("run_id", flat=True)
         .first()

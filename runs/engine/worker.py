@@ -18,7 +18,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from agentplatform import stream_log
-from runs.engine import doorbell, executor, leases, worker_loop
+from runs.engine import cancel_listener, doorbell, executor, leases, worker_loop
 from runs.engine.executor import CancelReason, RunControl, RunSpec
 from runs.engine.leases import Lease
 from runs.engine.outcomes import Ending, Outcome
@@ -28,7 +28,8 @@ from runs.serializers import run_json
 
 logger = logging.getLogger(__name__)
 
-# How often a running run's row is polled for a cancel request (a cancel reaches the graph within a second).
+# How often a running run's row is polled for a cancel request: the fallback for a cancel message lost with Redis
+# (runs.engine.cancel_listener delivers it in milliseconds), so a cancel reaches the graph within a second either way.
 CANCEL_POLL_SECS = 0.5
 
 
@@ -48,6 +49,7 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
         return
     spec = RunSpec(run.run_id, run.thread_id, run.assistant_id, run.attempt, run.kwargs, run.temporary)
     control = RunControl()
+    cancel_listener.watch(run.run_id, control)
     future = worker_loop.submit(executor.execute(spec, control))
     try:
         outcome = _supervise(lease, future, control)
@@ -55,6 +57,7 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
         logger.exception("run %s: the executor failed", run.run_id)
         error = executor.error_payload(exc)
         outcome = Outcome(Ending.ERROR, result={"__error__": error}, error=error)
+    cancel_listener.unwatch(run.run_id)
     _conclude(run, lease, outcome)
 
 

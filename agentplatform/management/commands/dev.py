@@ -47,7 +47,7 @@ class Command(BaseCommand):
             self._wait_ready(options["host"], options["port"], children[0])
             url = f"http://{options['host']}:{options['port']}"
             self.stdout.write(self.style.SUCCESS(f"agentplatform is ready at {url}  (docs: {url}/docs)"))
-            self._supervise(children)
+            self._supervise(children, env)
         except KeyboardInterrupt:
             pass
         finally:
@@ -102,11 +102,16 @@ class Command(BaseCommand):
             time.sleep(0.1)
         raise SystemExit("daphne did not start listening within 60 s.")
 
-    def _supervise(self, children: list[subprocess.Popen]) -> None:
+    def _supervise(self, children: list[subprocess.Popen], env: dict) -> None:
         while True:
-            for child in children:
-                if child.poll() is not None:
+            for index, child in enumerate(children):
+                if child.poll() is None:
+                    continue
+                if not _restartable(child):
                     raise SystemExit(f"{child.args[2]} exited with {child.returncode}; stopping.")
+                self.stderr.write(f"the worker exited with {child.returncode}; starting a new one")
+                time.sleep(WORKER_RESTART_DELAY_SECS)
+                children[index] = subprocess.Popen(child.args, env=env, cwd=settings.BASE_DIR)
             time.sleep(0.5)
 
 
@@ -114,6 +119,16 @@ def _ensure_paths() -> None:
     """Create the folders the services and beat write under: beat fails on a missing schedule folder."""
     settings.EMBEDDED_DATA_DIR.mkdir(parents=True, exist_ok=True)
     Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
+
+
+# A worker that keeps failing at start is restarted at this pace, not in a tight loop.
+WORKER_RESTART_DELAY_SECS = 2.0
+
+
+def _restartable(child: subprocess.Popen) -> bool:
+    # A worker exits non-zero when it cannot repair its broker consumer (agentplatform/consumer_watchdog.py):
+    # like every process manager we ship, start a fresh one. Any other exit stops the whole server.
+    return child.returncode != 0 and "worker" in child.args
 
 
 def _interrupt(signum, frame) -> None:
