@@ -25,6 +25,7 @@ from crons.models import Cron
 from crons.schedule import next_cron_date, validate_schedule, validate_timezone
 from crons.selectors import cron_get
 from runs.engine.webhooks import webhook_validate
+from runs.models import Run
 from runs.payload import OnCompletion, parse_run_payload
 from runs.services import run_create
 from threads.models import Thread
@@ -172,6 +173,12 @@ def _fire(cron: Cron) -> None:
         logger.warning("cron %s could not create its run: %s", cron.cron_id, exc.detail)
     except Exception:
         logger.exception("cron %s could not create its run", cron.cron_id)
+
+
+def cron_run_now(*, cron_id: str | uuid.UUID) -> Run:
+    """Create one firing's run now, outside the schedule (the admin's "run now"); next_run_date stays as it is."""
+    cron = cron_get(cron_id=cron_id)
+    return run_create(thread_id=cron.thread_id, payload=_run_payload(cron), stateless=cron.thread_id is None)
 
 
 def crons_fire_due(*, now: datetime.datetime | None = None, limit: int = 100) -> int:

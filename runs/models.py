@@ -59,6 +59,11 @@ class Run(models.Model):
             models.Index(fields=["thread", "created_at"], name="run_thread_created"),
             models.Index(fields=["available_at"], name="run_pending_available", condition=Q(status="pending")),
             models.Index(fields=["lease_expires_at"], name="run_running_lease", condition=Q(status="running")),
+            # The admin: the run list newest first (all, or of one status), runs by status in the last hour or
+            # day, and the latest failures (docs/benchmarks.md, admin pages).
+            models.Index(fields=["created_at"], name="run_created"),
+            models.Index(fields=["status", "created_at"], name="run_status_created"),
+            models.Index(fields=["ended_at"], name="run_failed_ended", condition=Q(status__in=["error", "timeout"])),
         ]
 
     def __str__(self) -> str:
