@@ -31,3 +31,10 @@ def async_redis() -> aredis.Redis:
         client = aredis.Redis.from_url(settings.REDIS_URI, health_check_interval=30)
         _async_clients[key] = client
     return client
+
+
+async def close_async_redis() -> None:
+    """Close the running loop's client (a loop that is going away must not leave it to a later loop)."""
+    client = _async_clients.pop(id(asyncio.get_running_loop()), None)
+    if client is not None:
+        await client.aclose()
