@@ -59,3 +59,10 @@ def async_blocking_redis(block_seconds: float) -> aredis.Redis:
         socket_timeout=block_seconds + 5,
         health_check_interval=30,
     )
+
+
+async def close_async_redis() -> None:
+    """Close the running loop's client (a loop that is going away must not leave it to a later loop)."""
+    client = _async_clients.pop(id(asyncio.get_running_loop()), None)
+    if client is not None:
+        await client.aclose()

@@ -160,6 +160,9 @@ BG_JOB_HEARTBEAT = env_float("BG_JOB_HEARTBEAT", 120.0, minimum=0.5)
 BG_JOB_MAX_RETRIES = env_int("BG_JOB_MAX_RETRIES", 3, minimum=1)
 BG_JOB_TIMEOUT_SECS = env_float("BG_JOB_TIMEOUT_SECS", 86400.0, minimum=0.1)
 BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS = env_float("BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", 180.0)
+# A graph that keeps the worker's event loop from running for this long (a sync call or CPU-bound work in an
+# async node) is ended as `error`, and the other runs of that loop move to a fresh one (docs/run-engine.md).
+BG_JOB_LOOP_BLOCKED_SECS = env_float("BG_JOB_LOOP_BLOCKED_SECS", 5.0, minimum=0.5)
 # A pending run nobody claimed for this long gets its Celery message sent again by the sweeper.
 PENDING_RUN_RESEND_SECS = env_float("PENDING_RUN_RESEND_SECS", 10.0, minimum=0.1)
 # Under ASGI each request runs its sync code in a fresh thread, so per-thread persistent connections are opened and

@@ -16,6 +16,13 @@ connections. Everything else is a short command on the loop's bounded pool.
 
 Cancel requests also travel through Redis, as pub/sub control messages (`publish_cancel_sync`, `listen_cancels`):
 Postgres holds the request (Run.cancel_action), the message only lets the worker act on it in milliseconds.
+
+Appends are fenced by attempt (design.md invariant 2): next to each run's log a fence key holds the highest attempt
+that wrote to it, or ENDED once the run's ending is logged. An attempt's start and events are refused when a later
+attempt has written (or was announced by `supersede_sync` when its predecessor was given back), so in a log every
+entry after attempt N's `metadata` belongs to attempt N or a later one, and nothing follows the done event. The
+check and the append are one Lua script, so no stale append can slip between them. When Redis lost the fence (a
+restart without data) the next append recreates it: the live attempt always has the highest number and wins.
 """
 
 from __future__ import annotations
@@ -33,12 +40,15 @@ import orjson
 from django.conf import settings
 
 from agentplatform import serde
+from agentplatform.errors import StaleAttemptError
 from agentplatform.lazy import PerLoop
 from agentplatform.redis_clients import async_blocking_redis, async_redis, sync_redis
 
 logger = logging.getLogger(__name__)
 
 START = "0-0"
+# The fence value of a run whose ending is logged: higher than any attempt, so every later append is refused.
+ENDED = 2**31
 DONE_EVENT = "__done__"
 # A control entry of a thread's log, `{"run_id"}`: a run of the thread was created. Thread readers follow it at
 # once instead of asking Postgres; clients never see it.
@@ -56,10 +66,16 @@ QUICK_LOOK_BELOW_MS = 250
 # The first attempt's start is written by whoever comes first: the API streaming the run it just created (so the
 # client's first event does not wait for a worker) or the worker starting it. A later attempt always writes its
 # own. Either way the log then outlives the attempt by RESUMABLE_STREAM_TTL_SECONDS, even if no done event comes;
-# a log that already ended (the run was quicker than the API) keeps its shorter expiry.
-# KEYS[1]: the run's log. ARGV: first attempt (1 or 0), max length, data, expiry, DONE_EVENT.
+# a log that already ended (the run was quicker than the API) keeps its shorter expiry, and a superseded attempt
+# writes nothing.
+# KEYS: the run's log, its fence. ARGV: attempt, max length, data, expiry, DONE_EVENT.
 _START_SCRIPT = """
-if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+local attempt = tonumber(ARGV[1])
+if attempt < tonumber(redis.call('GET', KEYS[2]) or '0') then
+  return false
+end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[4])
+if attempt == 1 and redis.call('EXISTS', KEYS[1]) == 1 then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
   if last and last[2][2] ~= ARGV[5] then
     redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -68,6 +84,30 @@ if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', 'metadata', 'data', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+return true
+"""
+
+# An attempt's event: refused (nil) when a later attempt wrote or the run ended, else appended (its id).
+# KEYS: the run's log, its fence. ARGV: attempt, max length, event, data, expiry.
+_APPEND_SCRIPT = """
+local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
+local attempt = tonumber(ARGV[1])
+if attempt < fence then
+  return false
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3], 'data', ARGV[4])
+if attempt > fence then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+end
+return id
+"""
+
+# Raise a run's fence to at least ARGV[1] (never lower it). KEYS: the fence. ARGV: value, expiry.
+_RAISE_FENCE_SCRIPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
 return true
 """
 
@@ -81,6 +121,14 @@ CONTROL_PING_SECS = 5.0
 
 def run_stream_key(run_id: object) -> str:
     return f"agentplatform:run:{run_id}:events"
+
+
+def run_fence_key(run_id: object) -> str:
+    return f"agentplatform:run:{run_id}:fence"
+
+
+def _attempt_ttl() -> int:
+    return int(settings.BG_JOB_TIMEOUT_SECS) + settings.RESUMABLE_STREAM_TTL_SECONDS
 
 
 def thread_stream_key(thread_id: object) -> str:
@@ -138,9 +186,30 @@ async def append(key: str, event: str, data: Any) -> str:
 
 async def append_start(run_id: object, attempt: int) -> None:
     """Append an attempt's start event, once per attempt whoever calls first (see _START_SCRIPT)."""
-    ttl = int(settings.BG_JOB_TIMEOUT_SECS) + settings.RESUMABLE_STREAM_TTL_SECONDS
-    args = (1 if attempt == 1 else 0, settings.STREAM_MAX_EVENTS, start_data(run_id, attempt), ttl, DONE_EVENT)
-    await async_redis().eval(_START_SCRIPT, 1, run_stream_key(run_id), *args)
+    keys = (run_stream_key(run_id), run_fence_key(run_id))
+    args = (attempt, settings.STREAM_MAX_EVENTS, start_data(run_id, attempt), _attempt_ttl(), DONE_EVENT)
+    await async_redis().eval(_START_SCRIPT, 2, *keys, *args)
+
+
+async def append_attempt(run_id: object, attempt: int, event: str, data: Any) -> str:
+    """Append one event of a run's attempt; its id. Raises StaleAttemptError if the attempt was superseded."""
+    keys = (run_stream_key(run_id), run_fence_key(run_id))
+    args = (attempt, settings.STREAM_MAX_EVENTS, event, encode(data), _attempt_ttl())
+    entry_id = await async_redis().eval(_APPEND_SCRIPT, 2, *keys, *args)
+    if entry_id is None:
+        raise StaleAttemptError(f"run {run_id}: attempt {attempt} was superseded, its event is not logged")
+    return _text(entry_id)
+
+
+def supersede_sync(run_id: object, attempt: int) -> None:
+    """Refuse every later append of `attempt` and earlier ones: the run was given back or taken over.
+
+    Best effort, like every write here: the next attempt's start raises the fence anyway.
+    """
+    try:
+        sync_redis().eval(_RAISE_FENCE_SCRIPT, 1, run_fence_key(run_id), attempt + 1, _attempt_ttl())
+    except Exception:
+        logger.warning("could not fence the stream log of run %s", run_id, exc_info=True)
 
 
 def finish_sync(run_id: object, status: str, result: Any, *, error: dict | None = None) -> None:
@@ -155,6 +224,8 @@ def finish_sync(run_id: object, status: str, result: Any, *, error: dict | None 
             pipe.xadd(key, {"event": "error", "data": encode(error)})
         pipe.xadd(key, {"event": DONE_EVENT, "data": done_data(status, result)})
         pipe.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+        # Nothing is appended after the ending, whichever attempt tries.
+        pipe.set(run_fence_key(run_id), ENDED, ex=settings.RESUMABLE_STREAM_TTL_SECONDS)
         pipe.execute()
     except Exception:
         logger.warning("could not write the end of run %s to its stream log", run_id, exc_info=True)

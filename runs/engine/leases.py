@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agentplatform import serde
+from agentplatform.persistence import WriteFence
 from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.outcomes import Ending, Outcome
 from runs.models import Run
@@ -99,6 +100,18 @@ def lease_cancel_action(lease: Lease) -> tuple[bool, str | None]:
     return True, row[2]
 
 
+_CHECKPOINT_FENCE_SQL = f"SELECT 1 FROM {RUNS} WHERE run_id = %s AND lease_token = %s AND status = 'running' FOR SHARE"
+
+
+def checkpoint_fence(lease: Lease) -> WriteFence:
+    """What the attempt's checkpoint writes check in their own transaction: the run is still running on this
+    lease. FOR SHARE makes a takeover (requeue, finish, thread delete) wait for a write in flight, so a write either
+    commits before the takeover or is refused; Postgres ends a write transaction idle for longer than a blocked
+    loop may last, so a paused worker cannot hold that lock."""
+    idle_ms = int(settings.BG_JOB_LOOP_BLOCKED_SECS * 1000)
+    return WriteFence(_CHECKPOINT_FENCE_SQL, (lease.run_id, lease.token), idle_timeout_ms=idle_ms)
+
+
 def _fenced(lease: Lease):
     return Run.objects.filter(run_id=lease.run_id, lease_token=lease.token, status=Run.Status.RUNNING)
 
@@ -139,7 +152,8 @@ def _delete_thread(thread_id: uuid.UUID) -> None:
 
 def _write_run_end(lease: Lease, ending: Outcome) -> bool:
     if ending.status is Ending.ROLLBACK:
-        if not _fenced(lease).exists():
+        # Locked, so a requeue cannot slip between the check and the delete.
+        if _fenced(lease).select_for_update().values_list("run_id").first() is None:
             return False
         checkpoints_delete_for_run(thread_id=lease.thread_id, run_id=lease.run_id)
         Run.objects.filter(run_id=lease.run_id).delete()

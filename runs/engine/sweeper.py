@@ -95,6 +95,7 @@ def _recover_expired() -> int:
                 logger.error("run %s failed after %s attempts", run_id, attempt)
                 recovered += 1
         elif _requeue(lease):
+            stream_log.supersede_sync(run_id, attempt)  # the lost attempt's worker may be alive: refuse its events
             logger.warning("run %s: lease expired during attempt %s, re-queued", run_id, attempt)
             doorbell.ring(run_id)
             recovered += 1
