@@ -265,7 +265,13 @@ def webhook_send(url: str, payload: dict) -> None:
     if (get_registry().config.http or {}).get("disable_webhooks"):
         logger.info("webhooks are disabled (http.disable_webhooks); not calling %s", url)
         return
-    worker_loop.submit(webhook_deliver(url, payload))
+    worker_loop.submit(webhook_deliver(url, payload)).add_done_callback(_report_bug)
+
+
+def _report_bug(delivery: Any) -> None:
+    # webhook_deliver logs every failure it expects; anything else would vanish with the future.
+    if not delivery.cancelled() and delivery.exception() is not None:
+        logger.error("webhook delivery failed", exc_info=delivery.exception())
 
 
 async def webhook_deliver(url: str, payload: dict, policy: WebhookPolicy | None = None) -> int | None:
