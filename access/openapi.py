@@ -1,11 +1,12 @@
 """The security schemes /openapi.json shows: `auth.openapi` from langgraph.json (as the official server applies
-it) and, with API keys on, the `x-api-key` header. The OpenAPI wiring calls `openapi_security(schema)`."""
+it) and, with API keys on, the `x-api-key` header; `postprocess_schema` is the drf-spectacular hook that adds them."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from access.custom_auth import get_custom_auth
+from access.gate import is_open_path
 
 API_KEY_SCHEME = {"x-api-key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
 
@@ -36,3 +37,15 @@ def openapi_security(schema: dict) -> dict:
         schema["security"] = security
     _path_overrides(schema, configured.get("paths") or {}, key_requirement)
     return schema
+
+
+def postprocess_schema(result: dict, generator, request, public, **kwargs) -> dict:
+    """drf-spectacular's postprocessing hook (SPECTACULAR_SETTINGS): /openapi.json and /docs show how to
+    authenticate, and the open routes (access.gate) say that they need nothing."""
+    openapi_security(result)
+    if result.get("security"):
+        for path, operations in result.get("paths", {}).items():
+            if is_open_path(path):
+                for operation in operations.values():
+                    operation["security"] = []
+    return result

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
@@ -14,7 +15,6 @@ urlpatterns = [
     path("ok", system.ok),
     path("info", system.info),
     path("metrics", system.metrics),
-    path("admin/", admin.site.urls),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),  # JSON whatever the Accept header
     path("docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("", include("assistants.urls")),
@@ -24,3 +24,5 @@ urlpatterns = [
     path("", include("runs.urls")),
     path("", include("store.urls")),
 ]
+if settings.ADMIN_ENABLED:
+    urlpatterns.insert(4, path(f"{settings.ADMIN_PATH}/", admin.site.urls))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import psycopg
 from agentplatform.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+_SECRET_KEY = secrets.token_urlsafe(32)
 
 
 def _with_database(uri: str, name: str) -> str:
@@ -36,7 +38,9 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def env(self, extra: dict | None = None) -> dict:
-        return {**os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
+        # A key of its own unless one is set: DEBUG is off and the development key is refused (agentplatform.E002).
+        defaults = {"DJANGO_SECRET_KEY": _SECRET_KEY}
+        return {**defaults, **os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
 
     def create_database(self) -> None:
         name = f"it_{uuid.uuid4().hex[:8]}"

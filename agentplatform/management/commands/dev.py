@@ -7,10 +7,12 @@ Daphne, a Celery worker and Celery beat as child processes until interrupted.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -20,6 +22,8 @@ from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, port_open
 
 class Command(BaseCommand):
     help = "Run agentplatform (API, worker, beat) on embedded or configured PostgreSQL and Redis."
+    # The children run the checks (`manage.py check` below), with the secret key this command provides.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -31,6 +35,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         services = self._start_services()
         env = {**os.environ, "DATABASE_URI": settings.DATABASE_URI, "REDIS_URI": settings.REDIS_URI}
+        env.setdefault("DJANGO_SECRET_KEY", _local_secret_key(settings.LOCAL_SECRET_KEY_FILE))
         env.setdefault("LANGGRAPH_CONFIG", settings.LANGGRAPH_CONFIG)
         children: list[subprocess.Popen] = []
         try:
@@ -91,6 +96,15 @@ class Command(BaseCommand):
                 if child.poll() is not None:
                     raise SystemExit(f"{child.args[2]} exited with {child.returncode}; stopping.")
             time.sleep(0.5)
+
+
+def _local_secret_key(path: Path) -> str:
+    """This machine's development key: random, made once, readable by its owner only."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
 
 
 def _interrupt(signum, frame) -> None:
