@@ -50,8 +50,9 @@ class Stack:
         self.database_uri = _with_database(admin_uri, name)
         self.manage("migrate", "--noinput")
 
-    def manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), check=True, capture_output=True)
+    def manage(self, *args: str, extra_env: dict | None = None) -> None:
+        env = self.env(extra_env)
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
     def _spawn(self, name: str, args: list[str], extra_env: dict | None = None) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
@@ -61,11 +62,12 @@ class Stack:
         self.processes[name] = proc
         return proc
 
-    def start_api(self) -> None:
+    def start_api(self, extra_env: dict | None = None) -> None:
         port = free_port()
         self._spawn(
             "daphne",
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "agentplatform.asgi:application"],
+            extra_env,
         )
         self.url = f"http://127.0.0.1:{port}"
         _wait_http(f"{self.url}/ok", self.processes["daphne"], self.log_dir / "daphne.log")
