@@ -42,10 +42,16 @@ def openapi_security(schema: dict) -> dict:
 def postprocess_schema(result: dict, generator, request, public, **kwargs) -> dict:
     """drf-spectacular's postprocessing hook (SPECTACULAR_SETTINGS): /openapi.json and /docs show how to
     authenticate, and the open routes (access.gate) say that they need nothing."""
+    operations = [(path, operation) for path, ops in result.get("paths", {}).items() for operation in ops.values()]
+    # drf-spectacular marks views without DRF authentication classes as open (`[{}]`); `auth.openapi.paths` may
+    # replace that with its own list, which is then kept.
+    marked = {id(operation): operation.get("security") for _, operation in operations}
     openapi_security(result)
-    if result.get("security"):
-        for path, operations in result.get("paths", {}).items():
-            if is_open_path(path):
-                for operation in operations.values():
-                    operation["security"] = []
+    if not result.get("security"):
+        return result
+    for path, operation in operations:
+        if is_open_path(path):
+            operation["security"] = []
+        elif operation.get("security") == [{}] and operation["security"] is marked[id(operation)]:
+            del operation["security"]  # the API edge authenticates every route: the document's requirement applies
     return result
