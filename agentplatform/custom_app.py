@@ -36,7 +36,7 @@ from starlette.schemas import BaseSchemaGenerator
 from agentplatform import identity
 from agentplatform.errors import ApplicationError
 from agentplatform.graphs import get_registry
-from agentplatform.handlers import ADMIN_PREFIXES
+from agentplatform.handlers import admin_prefixes
 from agentplatform.http_options import HttpOptions, http_options
 from agentplatform.langgraph_config import ConfigError, import_target
 
@@ -107,7 +107,7 @@ class IdentityGate:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket") or _route_path(scope).startswith(ADMIN_PREFIXES):
+        if scope["type"] not in ("http", "websocket") or _route_path(scope).startswith(admin_prefixes()):
             await self.app(scope, receive, send)
             return
         try:

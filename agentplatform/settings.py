@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentplatform.cors import cors_policy
 from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
 from agentplatform.http_options import http_section, mount_prefix
@@ -26,7 +27,15 @@ LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", "langgraph.json")
 MOUNT_PREFIX = mount_prefix(env_str("MOUNT_PREFIX") or http_section(LANGGRAPH_CONFIG).get("mount_prefix"))
 FORCE_SCRIPT_NAME = MOUNT_PREFIX  # Django's own name for it: reverse(), the admin's links and redirects
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY")
+# Only for development: with DEBUG off, start-up and `manage.py check` refuse it (agentplatform.E002). `manage.py
+# dev` makes a random key in the data folder, which other manage.py commands on this machine then use too.
+DEV_SECRET_KEY = "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY"
+LOCAL_SECRET_KEY_FILE = EMBEDDED_DATA_DIR / "secret_key"
+SECRET_KEY = (
+    env_str("DJANGO_SECRET_KEY")
+    or (LOCAL_SECRET_KEY_FILE.read_text().strip() if LOCAL_SECRET_KEY_FILE.is_file() else "")
+    or DEV_SECRET_KEY
+)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 
@@ -56,7 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.cors.CorsMiddleware",
+    "agentplatform.middleware.OriginGuardMiddleware",
     "agentplatform.middleware.IdentityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -67,13 +77,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-# The API (everything outside /admin and /static) runs with these only (agentplatform/handlers.py).
+# The API (everything outside the admin and /static) runs with these only (agentplatform/handlers.py).
 API_MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.cors.CorsMiddleware",
+    "agentplatform.middleware.OriginGuardMiddleware",
     "agentplatform.middleware.IdentityMiddleware",
 ]
+
+# The Django admin (staff login, its own sessions and CSRF): off with ADMIN_ENABLED=false, or served under another
+# path, e.g. ADMIN_PATH=ops/admin.
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
+ADMIN_PATH = env_str("ADMIN_PATH", "admin").strip("/") or "admin"
+# /docs and /openapi.json are open, as officially; false makes them need credentials like every other route.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", True)
 
 # Built-in API keys (access/, managed in the admin): when on, requests authenticate with an x-api-key header
 # (docs/auth.md says how keys and custom auth from langgraph.json compose).
@@ -115,9 +133,17 @@ WHITENOISE_USE_FINDERS = True
 HTTP_MAX_REQUEST_BODY_BYTES = env_int("HTTP_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HTTP_MAX_REQUEST_BODY_BYTES
 
-CORS_ALLOW_ALL_ORIGINS = env_str("CORS_ALLOW_ORIGINS", "*") == "*"
-CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else env_list("CORS_ALLOW_ORIGINS", [])
-CORS_EXPOSE_HEADERS = ["x-pagination-total", "x-pagination-next", "content-location", "location"]
+# CORS_ALLOW_ORIGINS / CORS_CONFIG / langgraph.json http.cors (agentplatform/cors.py); no origin by default.
+_cors = cors_policy(LANGGRAPH_CONFIG).settings()
+CORS_ALLOW_ALL_ORIGINS = _cors["CORS_ALLOW_ALL_ORIGINS"]
+CORS_ALLOWED_ORIGINS = _cors["CORS_ALLOWED_ORIGINS"]
+CORS_ALLOWED_ORIGIN_REGEXES = _cors["CORS_ALLOWED_ORIGIN_REGEXES"]
+CORS_ALLOW_METHODS = _cors["CORS_ALLOW_METHODS"]
+CORS_ALLOW_HEADERS = _cors["CORS_ALLOW_HEADERS"]
+CORS_ECHO_REQUEST_HEADERS = _cors["CORS_ECHO_REQUEST_HEADERS"]
+CORS_ALLOW_CREDENTIALS = _cors["CORS_ALLOW_CREDENTIALS"]
+CORS_EXPOSE_HEADERS = _cors["CORS_EXPOSE_HEADERS"]
+CORS_PREFLIGHT_MAX_AGE = _cors["CORS_PREFLIGHT_MAX_AGE"]
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -138,11 +164,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The async views spectacular cannot see are added by the hook of the app that serves them (runs: wait, join,
-    # cancel, streaming), then by the generic one (system routes, tags, checks), which comes last; keep the enum hook.
+    # cancel, streaming), then by the generic one (system routes, tags, checks); keep the enum hook.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "runs.api.openapi.postprocess_schema",
         "agentplatform.openapi.postprocess_schema",
+        # How to authenticate (langgraph.json auth.openapi, API keys), on the finished document.
+        "access.openapi.postprocess_schema",
     ],
     # The model's choices and the serializers' plain values describe the same two on_run_completed values.
     "ENUM_NAME_OVERRIDES": {

@@ -1,5 +1,6 @@
 from importlib import import_module
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
@@ -51,7 +52,8 @@ def _api(urlconf: str, options: HttpOptions):
 
 
 def url_patterns(options: HttpOptions) -> list:
-    return [*_meta(options), path("admin/", admin.site.urls), *(_api(urlconf, options) for urlconf in API_URLCONFS)]
+    admin_routes = [path(f"{settings.ADMIN_PATH}/", admin.site.urls)] if settings.ADMIN_ENABLED else []
+    return [*_meta(options), *admin_routes, *(_api(urlconf, options) for urlconf in API_URLCONFS)]
 
 
 urlpatterns = url_patterns(_options())

@@ -24,6 +24,7 @@ import psycopg_pool
 from django.conf import settings
 from langgraph.errors import GraphRecursionError, InvalidUpdateError
 
+from access.users import user_from_configurable
 from agentplatform import serde, stream_log
 from agentplatform.errors import StaleAttemptError
 from agentplatform.graphs import get_registry
@@ -136,7 +137,10 @@ def timeout_outcome() -> Outcome:
 def graph_config(spec: RunSpec) -> dict:
     """The RunnableConfig of an attempt: the run's stored config plus the ids LangGraph needs to resume it."""
     config = dict(spec.kwargs.get("config") or {})
-    config["configurable"] = dict(config.get("configurable") or {})
+    config["configurable"] = configurable = dict(config.get("configurable") or {})
+    if configurable.get("langgraph_auth_user"):
+        # Stored as JSON; graphs get the user as officially, readable as user["identity"] and user.identity.
+        configurable["langgraph_auth_user"] = user_from_configurable(configurable)
     # The same run_id in metadata makes a retried attempt resume its own checkpoints instead of restarting; the
     # attempt is recorded in each checkpoint's metadata as officially.
     config["metadata"] = {**(config.get("metadata") or {}), "run_id": str(spec.run_id), "run_attempt": spec.attempt}

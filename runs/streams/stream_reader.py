@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from access.users import AuthUser
 from agentplatform import serde, stream_log
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import InvalidInput, NotFound
@@ -84,12 +85,13 @@ async def log_run_start(run: Run) -> None:
 
 
 @in_worker_thread
-def run_row(run_id: uuid.UUID, thread_id: uuid.UUID | None) -> Run | None:
-    """The run (of that thread, if given), or None: a stream reports a missing run instead of failing."""
+def run_row(run_id: uuid.UUID, thread_id: uuid.UUID | None, *, user: AuthUser | None = None) -> Run | None:
+    """The run (of that thread, if given) as `user` may read it, or None: a stream reports a missing run (or
+    another user's) instead of failing."""
     if thread_id is None:
-        return selectors.run_get_by_id(run_id=run_id)
+        return selectors.run_get_by_id(run_id=run_id, user=user)
     try:
-        return selectors.run_get(thread_id=thread_id, run_id=run_id)
+        return selectors.run_get(thread_id=thread_id, run_id=run_id, user=user)
     except NotFound:
         return None
 

@@ -297,3 +297,26 @@ stepped = (
     .add_conditional_edges("step", _more_steps, ["step", END])
     .compile()
 )
+
+
+class WhoamiState(TypedDict, total=False):
+    user_id: str | None
+    identity: str | None
+    display_name: str | None
+    permissions: list[str]
+    tag: str
+
+
+def whoami_node(state: WhoamiState, config: RunnableConfig) -> WhoamiState:
+    """The caller as the graph sees it (official configurable keys; the user read both ways graphs read it)."""
+    configurable = config["configurable"]
+    user = configurable.get("langgraph_auth_user")
+    return {
+        "user_id": configurable.get("langgraph_auth_user_id"),
+        "identity": user.identity if user is not None else None,
+        "display_name": user["display_name"] if user is not None else None,
+        "permissions": list(configurable.get("langgraph_auth_permissions") or []),
+    }
+
+
+whoami = StateGraph(WhoamiState).add_node("whoami", whoami_node).add_edge(START, "whoami").compile()
