@@ -6,6 +6,8 @@ The API is a stub ASGI app that names the path it got: what reaches it is what t
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -52,12 +54,12 @@ def client(options: HttpOptions = HttpOptions(), *paths: str) -> TestClient:
 def token_required(monkeypatch):
     """A stub authenticator in the API's identity hook: `x-token: good` is user-1, anything else a 401."""
 
-    def authenticate(*, method, path, headers):
-        if headers.get("x-token") != "good":
+    def authenticate(scope):
+        if dict(scope.get("headers", [])).get(b"x-token") != b"good":
             raise Unauthenticated("bad token")
-        return identity.Identity(identity="user-1", permissions=("read",))
+        return SimpleNamespace(identity="user-1", permissions=("read",))
 
-    monkeypatch.setattr(identity, "request_identity", authenticate)
+    monkeypatch.setattr(identity, "scope_identity", authenticate)
 
 
 def test_custom_routes_shadow_the_api_and_info_but_not_ok_docs_metrics_openapi():
