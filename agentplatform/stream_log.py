@@ -263,7 +263,7 @@ async def read_after(key: str, after_id: str, block_ms: int | None, count: int =
     return [entry[1:] for entry in await read_many_after({key: after_id}, block_ms, count)]
 
 
-def read_after_sync(key: str, after_id: str, count: int = 500) -> list[Entry]:
+def read_after_sync(key: str, after_id: str, count: int = READ_COUNT) -> list[Entry]:
     """Entries after `after_id`, without waiting: for synchronous readers that poll (the admin's run page)."""
     rows = sync_redis().xread({key: after_id}, count=count)
     if not rows:
