@@ -38,9 +38,10 @@ class Stack:
     def env(self, extra: dict | None = None) -> dict:
         return {**os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
 
-    def create_database(self) -> None:
+    def create_database(self, admin_uri: str | None = None) -> None:
+        """A fresh database on `admin_uri`'s server (default: the session's DATABASE_URI), migrated."""
         name = f"it_{uuid.uuid4().hex[:8]}"
-        admin_uri = os.environ["DATABASE_URI"]
+        admin_uri = admin_uri or os.environ["DATABASE_URI"]
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         self.database_uri = _with_database(admin_uri, name)

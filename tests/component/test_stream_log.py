@@ -1,4 +1,5 @@
-"""The event-log owner against real Redis: each attempt's start written once, the ending, multi-log reads."""
+"""The event-log owner against real Redis: each attempt's start written once, appends fenced by attempt, the ending,
+multi-log reads."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import asyncio
 import uuid
 
 import orjson
+import pytest
 
 from agentplatform import stream_log
+from agentplatform.errors import StaleAttemptError
 from agentplatform.redis_clients import sync_redis
 
 
@@ -91,3 +94,50 @@ def test_last_entry_and_exists_of_a_missing_log():
         return await stream_log.last_entry(key), await stream_log.exists(key)
 
     assert asyncio.run(scenario()) == ((stream_log.START, None), False)
+
+
+def _append(run_id, attempt: int, event: str = "values"):
+    return asyncio.run(stream_log.append_attempt(run_id, attempt, event, {"attempt": attempt}))
+
+
+def test_an_attempt_superseded_by_a_later_start_appends_nothing():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    _append(run_id, 1)
+    asyncio.run(stream_log.append_start(run_id, 2))  # another worker took the run over
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)  # the old worker, still alive
+    _append(run_id, 2)
+    assert [data.get("attempt") for _, data in logged(stream_log.run_stream_key(run_id))] == [1, 1, 2, 2]
+
+
+def test_nothing_is_appended_after_the_runs_end_nor_a_late_start():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    stream_log.finish_sync(run_id, "timeout", {})  # written by the supervisor while the graph still runs
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    asyncio.run(stream_log.append_start(run_id, 2))
+    assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata", stream_log.DONE_EVENT]
+
+
+def test_a_given_back_attempt_is_refused_before_the_next_one_starts():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    stream_log.supersede_sync(run_id, 1)
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    asyncio.run(stream_log.append_start(run_id, 2))
+    stream_log.supersede_sync(run_id, 1)  # late, from the sweeper: never lowers the fence
+    _append(run_id, 2)
+
+
+def test_a_fence_lost_with_redis_data_is_recreated_by_the_live_attempt():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 2))
+    sync_redis().delete(stream_log.run_fence_key(run_id), stream_log.run_stream_key(run_id))
+    _append(run_id, 1)  # a zombie writing first after the loss...
+    _append(run_id, 2)  # ...cannot shut out the live attempt, which raises the fence again
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    assert sync_redis().ttl(stream_log.run_stream_key(run_id)) > 0
