@@ -117,8 +117,9 @@ def test_a_cron_fires_as_the_user_who_created_it():
 
 def test_store_handlers_rewrite_the_namespace_and_narrow_searches():
     alice, bob = _user("a"), _user("b")
-    store_services.store_item_put(namespace=["notes"], key="k", value={"owner": "alice", "n": 1}, user=alice)
-    store_services.store_item_put(namespace=["notes"], key="other", value={"owner": "eve"}, user=alice)
+    put = store_services.store_item_put  # index=False: no embedding model is loaded for these
+    put(namespace=["notes"], key="k", value={"owner": "alice", "n": 1}, index=False, user=alice)
+    put(namespace=["notes"], key="other", value={"owner": "eve"}, index=False, user=alice)
 
     assert store_selectors.store_item_get(namespace=["notes"], key="k", user=bob) is None
     assert store_selectors.store_item_get(namespace=["alice", "notes"], key="k").value["n"] == 1
