@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import pagination_headers, validated
-from agentplatform.edge import query_flag
+from agentplatform.edge import query_flag, request_headers
 from agentplatform.graphs import get_registry
 from assistants import graph_info, selectors, services
 from assistants.serializers import (
@@ -84,14 +84,15 @@ class AssistantGraphView(APIView):
         else:
             assistant = selectors.assistant_get(assistant_id=assistant_id)
         xray = graph_info.parse_xray(request.query_params.get("xray"))
-        return Response(graph_info.assistant_drawable_graph(assistant=assistant, xray=xray))
+        drawn = graph_info.assistant_drawable_graph(assistant=assistant, xray=xray, headers=request_headers(request))
+        return Response(drawn)
 
 
 class AssistantSchemasView(APIView):
     @extend_schema(tags=TAGS, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, assistant_id: str) -> Response:
         assistant = selectors.assistant_get(assistant_id=assistant_id)
-        return Response(graph_info.assistant_schemas(assistant=assistant))
+        return Response(graph_info.assistant_schemas(assistant=assistant, headers=request_headers(request)))
 
 
 class AssistantSubgraphsView(APIView):
@@ -103,7 +104,10 @@ class AssistantSubgraphsView(APIView):
     def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
         assistant = selectors.assistant_get(assistant_id=assistant_id)
         recurse = query_flag(request, "recurse")
-        return Response(graph_info.assistant_subgraphs(assistant=assistant, namespace=namespace, recurse=recurse))
+        subgraphs = graph_info.assistant_subgraphs(
+            assistant=assistant, namespace=namespace, recurse=recurse, headers=request_headers(request)
+        )
+        return Response(subgraphs)
 
 
 class AssistantVersionsView(APIView):

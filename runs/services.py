@@ -7,6 +7,7 @@ on one thread are serialized: `reject` can never let two runs in, and a cancel n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from agentplatform import stream_log
 from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.ids import parse_uuid, uuid7
+from agentplatform.run_headers import run_configurable_headers
 from assistants.models import Assistant
 from assistants.services import assistant_resolve
 from runs.engine import doorbell
@@ -64,13 +66,17 @@ def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assista
     return thread
 
 
-def _kwargs(request: RunRequest, assistant: Assistant, thread: Thread, run_id: uuid.UUID, temporary: bool) -> dict:
-    """The official Run.kwargs: the run's config merged over the assistant's and thread's, with the server's ids."""
+def _kwargs(
+    request: RunRequest, assistant: Assistant, thread: Thread, run_id: uuid.UUID, *, temporary: bool, headers: dict
+) -> dict:
+    """The official Run.kwargs: the run's config merged over the assistant's and thread's, then the request's
+    headers that http.configurable_headers lets through (agentplatform.run_headers), then the server's ids."""
     configurable = {
         **((assistant.config or {}).get("configurable") or {}),
         **((thread.config or {}).get("configurable") or {}),
         **request.config.get("configurable", {}),
         **(request.checkpoint or {}),
+        **headers,
         "run_id": str(run_id),
         "thread_id": str(thread.thread_id),
         "graph_id": assistant.graph_id,
@@ -124,8 +130,17 @@ def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     _cancel_locked(in_flight, action=strategy)
 
 
-def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bool = False) -> Run:
-    """Validate a run-create body and insert the pending run; its Celery doorbell rings after commit."""
+def run_create(
+    *,
+    thread_id: uuid.UUID | str | None,
+    payload: Any,
+    stateless: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> Run:
+    """Validate a run-create body and insert the pending run; its Celery doorbell rings after commit.
+
+    `headers` are the creating request's (lower-case names); a cron's runs have none, as on the official server.
+    """
     request = parse_run_payload(payload, stateless=stateless or thread_id is None)
     assistant = _assistant(request.assistant_ref)
     if request.webhook:
@@ -138,18 +153,18 @@ def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bo
         else:
             thread = _locked_thread(parse_uuid(thread_id, "thread"), request, assistant)
             _apply_strategy(thread, request.multitask_strategy)
-        run = _insert(request, assistant, thread, temporary)
+        run = _insert(request, assistant, thread, temporary=temporary, headers=run_configurable_headers(headers))
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
         transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
 
-def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary: bool) -> Run:
+def _insert(request: RunRequest, assistant: Assistant, thread: Thread, *, temporary: bool, headers: dict) -> Run:
     now = timezone.now()
     start = now + timedelta(seconds=request.after_seconds)
     run_id = uuid7()
-    kwargs = _kwargs(request, assistant, thread, run_id, temporary)
+    kwargs = _kwargs(request, assistant, thread, run_id, temporary=temporary, headers=headers)
     return Run.objects.create(
         run_id=run_id,
         thread=thread,
@@ -275,10 +290,10 @@ def run_cancel_quietly(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
         pass
 
 
-def run_create_batch(*, payloads: list) -> list[Run]:
-    """Several stateless runs, all or none."""
+def run_create_batch(*, payloads: list, headers: Mapping[str, str] | None = None) -> list[Run]:
+    """Several stateless runs, all or none; each sees the request's headers."""
     with transaction.atomic():
-        return [run_create(thread_id=None, payload=payload, stateless=True) for payload in payloads]
+        return [run_create(thread_id=None, payload=payload, stateless=True, headers=headers) for payload in payloads]
 
 
 def runs_cancel_for_assistant(*, assistant_id: uuid.UUID, **_: Any) -> None:

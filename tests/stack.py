@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -109,6 +110,18 @@ class Stack:
         with psycopg.connect(self.database_uri, autocommit=True) as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
+
+
+def separate_stack(base_env: dict, *, langgraph_config: Path, redis_db: int, prefix: str) -> Stack:
+    """A migrated database with Daphne and one worker for another langgraph.json. Its own Redis database: a Celery
+    queue shared with the session stack would mix the two stacks' doorbells."""
+    redis_uri = os.environ["REDIS_URI"].rsplit("/", 1)[0] + f"/{redis_db}"
+    env = {**base_env, "LANGGRAPH_CONFIG": str(langgraph_config), "REDIS_URI": redis_uri}
+    stack = Stack(base_env=env, log_dir=Path(tempfile.mkdtemp(prefix=prefix)))
+    stack.create_database()
+    stack.start_api()
+    stack.start_worker()
+    return stack
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:

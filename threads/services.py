@@ -15,6 +15,7 @@ from langgraph.types import StateSnapshot, StateUpdate
 
 from agentplatform import stream_log
 from agentplatform.errors import ApplicationError, BadRequest, Conflict, InvalidInput, NotFound
+from agentplatform.graph_factories import AccessContext
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid, uuid7
 from agentplatform.persistence import sync_checkpointer
@@ -102,7 +103,7 @@ def _apply_supersteps(thread: Thread, supersteps: list[dict]) -> None:
 def thread_bulk_update_state(*, thread: Thread, supersteps: list[dict]) -> dict[str, Any]:
     """Apply `[{"updates": [{"values"|"command", "as_node"}]}]` as successive supersteps (graph.bulk_update_state)."""
     config = thread_graph_config(thread, {"checkpoint_ns": ""})
-    with thread_graph(thread, config) as graph:
+    with thread_graph(thread, config, AccessContext.UPDATE) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():
@@ -241,7 +242,7 @@ def thread_state_update(
     fork = {k: v for k, v in (checkpoint or {}).items() if k != "thread_id" and v is not None}
     configurable = {"checkpoint_ns": "", **fork}
     config = thread_graph_config(thread, configurable)
-    with thread_graph(thread, config) as graph:
+    with thread_graph(thread, config, AccessContext.UPDATE) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():

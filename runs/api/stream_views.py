@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
 from agentplatform.db_threads import in_worker_thread
-from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
+from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag, run_headers
 from agentplatform.ids import parse_uuid
 from runs.services import run_cancel_quietly, run_create
 from runs.streams import sse, stream_reader
@@ -82,7 +82,8 @@ async def create_run_stream(request: HttpRequest, thread_id: str | None = None) 
     """POST /threads/{thread_id}/runs/stream and POST /runs/stream (stateless)."""
     tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
     payload = json_body(request)
-    run = await in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
+    create = in_worker_thread(run_create)
+    run = await create(thread_id=tid, payload=payload, stateless=tid is None, headers=run_headers(request))
     await stream_reader.log_run_start(run)
     reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     base = f"/threads/{tid}/runs/{run.run_id}" if tid is not None else f"/runs/{run.run_id}"

@@ -20,6 +20,7 @@ import psycopg_pool
 from django.conf import settings
 from langgraph.errors import GraphRecursionError, InvalidUpdateError
 
+from access.users import user_from_configurable
 from agentplatform import serde, stream_log
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import async_checkpointer
@@ -179,7 +180,12 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
         checkpointer = None if spec.temporary else await async_checkpointer()
         await _resume_own_checkpoints(spec, config, checkpointer)
         async with get_registry().agraph(
-            spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
+            spec.graph_id,
+            config,
+            checkpointer=checkpointer,
+            store=await store_for_async(),
+            user=user_from_configurable(config["configurable"]),
+            context=spec.kwargs.get("context"),
         ) as graph:
             outcome = await _drive(spec, control, graph, config, attempt)
             if checkpointer is None or outcome.status in (Ending.ROLLBACK, Ending.LEASE_LOST, Ending.RELEASE):
