@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.checks import Error, register
+import os
+
+from django.core.checks import Error, Warning, register
 
 from agentplatform.langgraph_config import ConfigError
 
@@ -16,3 +18,23 @@ def langgraph_config_check(app_configs, **kwargs):
     except ConfigError as exc:
         return [Error(str(exc), hint="Fix langgraph.json or set LANGGRAPH_CONFIG.", id="agentplatform.E001")]
     return []
+
+
+# What `langgraph build` writes into the official image in place of langgraph.json; this server reads the file.
+OFFICIAL_IMAGE_ENV = (
+    "LANGSERVE_GRAPHS",
+    "LANGGRAPH_HTTP",
+    "LANGGRAPH_STORE",
+    "LANGGRAPH_CHECKPOINTER",
+    "LANGGRAPH_AUTH",
+    "LANGGRAPH_WEBHOOKS",
+)
+
+
+@register()
+def official_image_env_check(app_configs, **kwargs):
+    found = [name for name in OFFICIAL_IMAGE_ENV if os.environ.get(name)]
+    if not found:
+        return []
+    message = f"{', '.join(found)} set, but not read here: the sections of langgraph.json are read from the file."
+    return [Warning(message, hint="Point LANGGRAPH_CONFIG at your langgraph.json instead.", id="agentplatform.W001")]

@@ -48,10 +48,10 @@ def _no_graph_detail(thread_id: uuid.UUID) -> str:
 def _ttl_fields(ttl: dict | None) -> dict[str, Any]:
     """`{"ttl": minutes, "strategy": ...}` -> the model's ttl columns (the SDK turns a bare int into that dict)."""
     if ttl is None:
-        default = (get_registry().config.checkpointer.get("ttl") or {}).get("default_ttl")
-        if default is None:
+        configured = get_registry().config.thread_ttl
+        if configured.get("default_ttl") is None:
             return {}
-        ttl = {"ttl": default, "strategy": (get_registry().config.checkpointer.get("ttl") or {}).get("strategy")}
+        ttl = {"ttl": configured["default_ttl"], "strategy": configured.get("strategy")}
     minutes = float(ttl["ttl"])
     strategy = ttl.get("strategy") or "delete"
     return {

@@ -45,7 +45,8 @@ def webhook_policy() -> WebhookPolicy:
     url = section.get("url")
     rules = url if isinstance(url, dict) else {}
     return WebhookPolicy(
-        max_url_length=int(rules.get("max_url_length", 4096)),
+        # A url policy without max_url_length gets the official 2048, no policy at all 4096.
+        max_url_length=int(rules.get("max_url_length", 4096 if url is None else 2048)),
         require_https=bool(rules.get("require_https", url is not None)),
         allowed_domains=tuple(d.strip().lower() for d in rules.get("allowed_domains") or ()),
         allowed_ports=tuple(int(p) for p in rules.get("allowed_ports") or ()),
