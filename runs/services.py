@@ -136,12 +136,14 @@ def run_create(
     payload: Any,
     stateless: bool = False,
     headers: Mapping[str, str] | None = None,
+    streaming: bool = False,
 ) -> Run:
     """Validate a run-create body and insert the pending run; its Celery doorbell rings after commit.
 
     `headers` are the creating request's (lower-case names); a cron's runs have none, as on the official server.
+    `streaming`: the body is that of /wait or /stream (which also takes on_disconnect).
     """
-    request = parse_run_payload(payload, stateless=stateless or thread_id is None)
+    request = parse_run_payload(payload, stateless=stateless or thread_id is None, streaming=streaming)
     assistant = _assistant(request.assistant_ref)
     if request.webhook:
         webhook_validate(request.webhook)

@@ -123,7 +123,7 @@ async def _result_response(run_id: uuid.UUID, headers: dict, *, cancel_thread: u
 async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpResponse:
     payload = json_body(request)
     create = in_worker_thread(services.run_create)
-    run = await create(thread_id=thread_id, payload=payload, headers=run_headers(request))
+    run = await create(thread_id=thread_id, payload=payload, headers=run_headers(request), streaming=True)
     headers = {"Location": f"{_run_path(run)}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
     cancel = payload.get("on_disconnect") == "cancel"
     return await _result_response(run.run_id, headers, cancel_thread=run.thread_id if cancel else None)

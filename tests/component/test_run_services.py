@@ -170,3 +170,20 @@ def test_delete_finished_run_removes_it(thread):
     Run.objects.filter(run_id=run.run_id).update(status="success")
     services.run_delete(thread_id=thread.thread_id, run_id=run.run_id)
     assert not Run.objects.filter(run_id=run.run_id).exists()
+
+
+def test_metrics_json_reports_the_queue_and_workers_as_officially(thread):
+    from django.test import Client
+
+    client = Client()
+    first, second = create(thread), create(thread)
+    Run.objects.filter(pk=first.pk).update(status=Run.Status.RUNNING)
+
+    body = client.get("/metrics?format=json").json()
+
+    assert body["queue"]["n_pending"] == 1 and body["queue"]["n_running"] == 1
+    assert body["queue"]["pending_runs_wait_time_max_secs"] >= 0
+    assert body["queue"]["pending_unblocked_runs_wait_time_max_secs"] is None  # its thread is busy
+    assert set(body["workers"]) == {"max", "active", "available"} and body["workers"]["active"] == 1
+    assert client.get("/metrics?format=nope")["content-type"].startswith("text/plain")
+    assert second.status == "pending"
