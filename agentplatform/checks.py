@@ -12,9 +12,11 @@ from agentplatform.langgraph_config import ConfigError
 @register()
 def langgraph_config_check(app_configs, **kwargs):
     from agentplatform.graphs import get_registry
+    from agentplatform.run_headers import header_patterns
 
     try:
         get_registry()
+        header_patterns()
     except ConfigError as exc:
         return [Error(str(exc), hint="Fix langgraph.json or set LANGGRAPH_CONFIG.", id="agentplatform.E001")]
     return []

@@ -100,3 +100,24 @@ def test_a_run_gets_the_request_id_and_a_cron_run_none(settings):
 
     assert run_configurable_headers({"x-request-id": "req-9"}) == {"langgraph_request_id": "req-9"}
     assert run_configurable_headers(None) == {"langgraph_request_id": None}
+
+
+def test_manage_py_check_names_a_malformed_configurable_headers(tmp_path, settings):
+    from agentplatform import run_headers
+    from agentplatform.checks import langgraph_config_check
+
+    config = tmp_path / "langgraph.json"
+    (tmp_path / "g.py").write_text(
+        "from langgraph.graph import START, StateGraph\nfrom typing_extensions import TypedDict\n"
+        "class S(TypedDict):\n    x: int\n"
+        "graph = StateGraph(S).add_node('a', lambda s: s).add_edge(START, 'a').compile()\n"
+    )
+    config.write_text('{"graphs": {"g": "./g.py:graph"}, "http": {"configurable_headers": {"includes": "x-*"}}}')
+    settings.LANGGRAPH_CONFIG = str(config)
+    run_headers._patterns_once.close()
+    try:
+        errors = langgraph_config_check(None)
+    finally:
+        run_headers._patterns_once.close()
+    assert [error.id for error in errors] == ["agentplatform.E001"]
+    assert "http.configurable_headers.includes" in errors[0].msg
