@@ -1,10 +1,13 @@
 """`manage.py check` (and start-up, agentplatform.startup) report a broken langgraph.json, graph or custom app,
-and a production server on the development secret key, before anything starts."""
+and a production server on the development secret key, before anything starts; and warn of the official image's
+environment variables, which this server does not read."""
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 from agentplatform.langgraph_config import ConfigError
 
@@ -12,9 +15,11 @@ from agentplatform.langgraph_config import ConfigError
 @register()
 def langgraph_config_check(app_configs, **kwargs):
     from agentplatform.graphs import get_registry
+    from agentplatform.run_headers import header_patterns
 
     try:
         get_registry()
+        header_patterns()
     except ConfigError as exc:
         return [Error(str(exc), hint="Fix langgraph.json or set LANGGRAPH_CONFIG.", id="agentplatform.E001")]
     return []
@@ -51,3 +56,23 @@ def secret_key_check(app_configs, **kwargs):
             id="agentplatform.E003",
         )
     ]
+
+
+# What `langgraph build` writes into the official image in place of langgraph.json; this server reads the file.
+OFFICIAL_IMAGE_ENV = (
+    "LANGSERVE_GRAPHS",
+    "LANGGRAPH_HTTP",
+    "LANGGRAPH_STORE",
+    "LANGGRAPH_CHECKPOINTER",
+    "LANGGRAPH_AUTH",
+    "LANGGRAPH_WEBHOOKS",
+)
+
+
+@register()
+def official_image_env_check(app_configs, **kwargs):
+    found = [name for name in OFFICIAL_IMAGE_ENV if os.environ.get(name)]
+    if not found:
+        return []
+    message = f"{', '.join(found)} set, but not read here: the sections of langgraph.json are read from the file."
+    return [Warning(message, hint="Point LANGGRAPH_CONFIG at your langgraph.json instead.", id="agentplatform.W001")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -69,6 +70,19 @@ def query_flag(request: HttpRequest, name: str, default: bool | None = False) ->
     DRF views pass their Request too (it proxies `GET`): every endpoint parses flags this one way."""
     raw = request.GET.get(name)
     return default if raw is None else raw.lower() in _TRUE
+
+
+def request_headers(request: HttpRequest) -> dict[str, str]:
+    """The request's headers with lower-case names, as graphs see them (agentplatform.run_headers filters them)."""
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+def run_headers(request: HttpRequest) -> dict[str, str]:
+    """request_headers, plus an `x-request-id` made up when the client sent none (the run's
+    `langgraph_request_id`), as the official server's request-id middleware does."""
+    headers = request_headers(request)
+    headers.setdefault("x-request-id", str(uuid.uuid4()))
+    return headers
 
 
 def on_disconnect(action: Callable[..., object], /, **kwargs: Any) -> Callable[[], Awaitable[None]]:

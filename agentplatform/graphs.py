@@ -1,13 +1,14 @@
 """The graph registry: imports the graphs named in langgraph.json and hands out runnable copies of them.
 
-A graph entry is either a compiled graph (or an uncompiled StateGraph, compiled at load) or a factory that
-builds one per request from the run's config: a plain or async function, or a (async) context manager.
-Every copy handed out is bound to the checkpointer and store of the calling process.
+A graph entry is either a compiled graph (or an uncompiled StateGraph, compiled at load), loaded once, or a factory
+that builds one each time a graph is needed, as the official server calls it (agentplatform.graph_factories): with
+no argument, the run's config, a `langgraph_sdk.runtime.ServerRuntime`, or both; plain or async, or returning a
+(async) context manager. Every copy handed out is bound to the checkpointer and store of the calling process.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
@@ -19,6 +20,15 @@ from django.conf import settings
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
+from agentplatform.graph_factories import (
+    AccessContext,
+    FactoryArguments,
+    classify_factory,
+    factory_config,
+    resolve_async,
+    resolve_sync,
+    server_runtime,
+)
 from agentplatform.langgraph_config import (
     ConfigError,
     GraphSpec,
@@ -34,23 +44,11 @@ class GraphEntry:
     graph_id: str
     spec: GraphSpec
     target: Any  # a compiled Pregel, or a factory callable
-    factory_takes_config: bool = False
+    arguments: FactoryArguments | None = None  # how a factory is called; None for a compiled graph
 
     @property
     def is_factory(self) -> bool:
         return not isinstance(self.target, Pregel)
-
-
-def _factory_takes_config(factory: Any) -> bool:
-    try:
-        params = [
-            p
-            for p in inspect.signature(factory).parameters.values()
-            if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        return False
-    return len(params) >= 1
 
 
 def _load_entry(spec: GraphSpec, base_dir: Path) -> GraphEntry:
@@ -61,12 +59,14 @@ def _load_entry(spec: GraphSpec, base_dir: Path) -> GraphEntry:
         raise ConfigError(f"Graph '{spec.graph_id}': {module_path} has no attribute '{attr}'.")
     if isinstance(target, StateGraph):
         target = target.compile()
-    if not isinstance(target, Pregel) and not callable(target):
+    if isinstance(target, Pregel):
+        return GraphEntry(spec.graph_id, spec, target)
+    if not callable(target):
         raise ConfigError(
             f"Graph '{spec.graph_id}': {spec.target} is a {type(target).__name__}; "
             "expected a compiled graph, a StateGraph or a factory function."
         )
-    return GraphEntry(spec.graph_id, spec, target, _factory_takes_config(target) if callable(target) else False)
+    return GraphEntry(spec.graph_id, spec, target, classify_factory(target, what=what))
 
 
 def _compiled(graph: Any, graph_id: str) -> Pregel:
@@ -109,70 +109,61 @@ class GraphRegistry:
             self._bound[cache_key] = bound
         return bound
 
-    def _build(self, entry: GraphEntry, config: dict) -> Any:
-        return entry.target(config) if entry.factory_takes_config else entry.target()
+    def _factory_call(
+        self, entry: GraphEntry, config: dict, access_context: AccessContext, *, checkpointer: Any, **runtime: Any
+    ) -> tuple[dict, functools.partial]:
+        """The config a factory is given and the call that builds its (unresolved) graph."""
+        made_config = factory_config(config, access_context=access_context, checkpointer=checkpointer)
+        arguments = entry.arguments(made_config, server_runtime(access_context, **runtime))
+        return made_config, functools.partial(entry.target, **arguments)
 
     @asynccontextmanager
-    async def agraph(self, graph_id: str, config: dict, *, checkpointer: Any, store: Any) -> AsyncIterator[Pregel]:
+    async def agraph(
+        self,
+        graph_id: str,
+        config: dict,
+        *,
+        checkpointer: Any,
+        store: Any,
+        access_context: AccessContext = AccessContext.CREATE_RUN,
+        user: Any = None,
+        context: Any = None,
+    ) -> AsyncIterator[Pregel]:
+        """The graph for one use: `access_context` says which (official values); a factory gets `user`, the
+        store and, when executing a run, its `context` in its ServerRuntime."""
         entry = self.entry(graph_id)
         if not entry.is_factory:
             yield self._bind(entry.target, checkpointer, store, (graph_id, id(checkpointer), id(store)))
             return
+        made_config, call = self._factory_call(
+            entry, config, access_context, checkpointer=checkpointer, store=store, user=user, context=context
+        )
         async with AsyncExitStack() as stack:
-            made = self._build(entry, config)
-            if hasattr(made, "__aenter__"):
-                made = await stack.enter_async_context(made)
-            elif hasattr(made, "__enter__"):
-                made = stack.enter_context(made)
-            elif inspect.isawaitable(made):
-                made = await made
+            made = await resolve_async(call, made_config, stack)
             yield self._bind(_compiled(made, graph_id), checkpointer, store, None)
 
     @contextmanager
-    def graph(self, graph_id: str, config: dict, *, checkpointer: Any, store: Any) -> Iterator[Pregel]:
+    def graph(
+        self,
+        graph_id: str,
+        config: dict,
+        *,
+        checkpointer: Any,
+        store: Any,
+        access_context: AccessContext = AccessContext.ASSISTANTS_READ,
+        user: Any = None,
+    ) -> Iterator[Pregel]:
         """Synchronous variant for API reads; async factories are driven to completion on a private loop."""
         entry = self.entry(graph_id)
         if not entry.is_factory:
             yield self._bind(entry.target, checkpointer, store, (graph_id, id(checkpointer), id(store)))
             return
+        made_config, call = self._factory_call(
+            entry, config, access_context, checkpointer=checkpointer, store=store, user=user, context=None
+        )
         with ExitStack() as stack:
-            made = self._build(entry, config)
-            if hasattr(made, "__enter__"):
-                made = stack.enter_context(made)
-            elif hasattr(made, "__aenter__") or inspect.isawaitable(made):
-                made = _run_async_factory(made)
+            made = resolve_sync(call, made_config, stack)
             yield self._bind(_compiled(made, graph_id), checkpointer, store, None)
-
-
-def _run_async_factory(made: Any) -> Any:
-    import asyncio
-
-    async def resolve():
-        if hasattr(made, "__aenter__"):
-            # The context is left open only for the duration of building; sync API callers read schemas/state.
-            async with made as graph:
-                return graph
-        return await made
-
-    return asyncio.run(resolve()) if not _loop_running() else _run_in_thread(resolve)
-
-
-def _loop_running() -> bool:
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _run_in_thread(coro_fn) -> Any:
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(coro_fn())).result()
 
 
 _registry: GraphRegistry | None = None

@@ -1,4 +1,8 @@
-"""Parse `langgraph.json` (the official CLI format) into a typed, validated object."""
+"""Parse `langgraph.json` (the official CLI format) into a typed, validated object.
+
+A key the server does not support, or one the schema does not have, stops the parse with a message naming it
+(agentplatform.langgraph_keys): nothing in the file is ignored silently.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from agentplatform.langgraph_keys import key_problems
 
 
 class ConfigError(Exception):
@@ -37,6 +43,26 @@ class LangGraphConfig:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    @property
+    def thread_ttl(self) -> dict:
+        """The default thread TTL: LANGGRAPH_THREAD_TTL (minutes, or a JSON object), as on the official server,
+        else `checkpointer.ttl`."""
+        return thread_ttl_from_env(os.environ.get("LANGGRAPH_THREAD_TTL")) or self.checkpointer.get("ttl") or {}
+
+
+def thread_ttl_from_env(value: str | None) -> dict | None:
+    """LANGGRAPH_THREAD_TTL: "60" (delete after 60 minutes) or '{"strategy": "keep_latest", "default_ttl": 60}'."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = json.loads(text) if text.startswith("{") else {"strategy": "delete", "default_ttl": float(text)}
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"LANGGRAPH_THREAD_TTL must be a number of minutes or a JSON object, got {value!r}.")
+    return parsed
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -70,6 +96,7 @@ def _parse_graphs(raw: object) -> dict[str, GraphSpec]:
     for graph_id, value in raw.items():
         description = None
         if isinstance(value, dict):
+            _check_graph_keys(graph_id, value)
             description = value.get("description")
             value = value.get("path")
         if not isinstance(value, str) or ":" not in value:
@@ -78,6 +105,19 @@ def _parse_graphs(raw: object) -> dict[str, GraphSpec]:
             )
         graphs[graph_id] = GraphSpec(graph_id=graph_id, target=value, description=description)
     return graphs
+
+
+GRAPH_ENTRY_KEYS = ("path", "description")
+
+
+def _check_graph_keys(graph_id: str, entry: dict) -> None:
+    # The official server reads these two and drops the rest without a word; here a stray key is named.
+    stray = [key for key in entry if key not in GRAPH_ENTRY_KEYS]
+    if stray:
+        raise ConfigError(
+            f"Graph '{graph_id}': {', '.join(repr(k) for k in stray)} is not a key of a graph entry, which takes "
+            '"path" and "description" only, e.g. {"path": "./agent.py:graph", "description": "..."}.'
+        )
 
 
 def _section(data: dict, key: str) -> dict:
@@ -99,6 +139,9 @@ def load_config(path: str | os.PathLike) -> LangGraphConfig:
         raise ConfigError(f"{config_path} is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{config_path} must contain a JSON object.")
+    problems = key_problems(data)
+    if problems:
+        raise ConfigError(" ".join(problem.message for problem in problems) + f" ({config_path})")
     deps = data.get("dependencies") or []
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         raise ConfigError("'dependencies' must be a list of strings.")
@@ -111,16 +154,22 @@ def load_config(path: str | os.PathLike) -> LangGraphConfig:
         checkpointer=_section(data, "checkpointer"),
         http=_section(data, "http"),
         auth=data.get("auth"),
+        # Its header templates are filled by runs.engine.webhooks, at start-up (the one owner of that section).
         webhooks=_section(data, "webhooks"),
     )
 
 
 def apply_environment(config: LangGraphConfig) -> None:
-    """Export `env` (variables already set win) and put local dependencies on the import path."""
+    """Export `env` (variables already set win) and put local dependencies on the import path: a folder with an
+    __init__.py is importable by its name (its parent goes on the path), any other folder's contents are, as in
+    the official image."""
     for key, value in config.env.items():
         os.environ.setdefault(key, value)
     paths = [config.base_dir]
-    paths += [(config.base_dir / dep).resolve() for dep in config.dependencies if dep.startswith((".", "/"))]
+    for dep in config.dependencies:
+        if dep.startswith((".", "/")):
+            folder = (config.base_dir / dep).resolve()
+            paths += [folder.parent, folder] if (folder / "__init__.py").is_file() else [folder]
     for path in paths:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
@@ -156,3 +205,16 @@ def import_target(target: str, base_dir: Path, *, what: str, module_name: str) -
             "Fix the error in that module or install what it imports."
         ) from exc
     return getattr(module, attr, None)
+
+
+def sweep_interval_seconds(path: str | os.PathLike, section: str) -> float | None:
+    """`<section>.ttl.sweep_interval_minutes` in seconds, read early (for the beat schedule in settings); None
+    when absent or when the file is unusable, which start-up reports with the fix."""
+    try:
+        ttl = (json.loads(Path(path).read_text()).get(section) or {}).get("ttl") or {}
+        minutes = ttl.get("sweep_interval_minutes")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
+        return None
+    return float(minutes) * 60

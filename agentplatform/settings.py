@@ -8,6 +8,7 @@ from agentplatform.cors import cors_policy
 from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
 from agentplatform.http_options import http_section, mount_prefix
+from agentplatform.langgraph_config import sweep_interval_seconds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,13 +22,14 @@ DATABASE_URI = (
     or env_str("POSTGRES_URI")
     or (f"postgresql://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/postgres")
 )
-REDIS_URI = env_str("REDIS_URI") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+# REDIS_URI_CUSTOM wins over REDIS_URI, as on the official server.
+REDIS_URI = env_str("REDIS_URI_CUSTOM") or env_str("REDIS_URI") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", "langgraph.json")
 # Every route under this path (official: MOUNT_PREFIX, else langgraph.json http.mount_prefix; agentplatform/serving.py).
 MOUNT_PREFIX = mount_prefix(env_str("MOUNT_PREFIX") or http_section(LANGGRAPH_CONFIG).get("mount_prefix"))
 FORCE_SCRIPT_NAME = MOUNT_PREFIX  # Django's own name for it: reverse(), the admin's links and redirects
 
-# Only for development: with DEBUG off, start-up and `manage.py check` refuse it (agentplatform.E002). `manage.py
+# Only for development: with DEBUG off, start-up and `manage.py check` refuse it (agentplatform.E003). `manage.py
 # dev` makes a random key in the data folder, which other manage.py commands on this machine then use too.
 DEV_SECRET_KEY = "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY"
 LOCAL_SECRET_KEY_FILE = EMBEDDED_DATA_DIR / "secret_key"
@@ -197,7 +199,8 @@ PENDING_RUN_RESEND_SECS = env_float("PENDING_RUN_RESEND_SECS", 10.0, minimum=0.1
 # dropped per request; a process-wide pool (Django >= 5.1, psycopg_pool) takes that cost off the /runs/wait hot
 # path. Worker task threads hold a connection while they supervise a run, hence the N_JOBS_PER_WORKER headroom.
 # DB_POOL_MAX=0 falls back to per-thread connections (CONN_MAX_AGE), e.g. behind pgbouncer in session mode.
-DB_POOL_MAX = env_int("DB_POOL_MAX", N_JOBS_PER_WORKER + 10)
+# The official name, LANGGRAPH_POSTGRES_POOL_MAX_SIZE, wins over ours.
+DB_POOL_MAX = env_int("LANGGRAPH_POSTGRES_POOL_MAX_SIZE", env_int("DB_POOL_MAX", N_JOBS_PER_WORKER + 10))
 if DB_POOL_MAX:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
@@ -280,8 +283,11 @@ CELERY_BEAT_SCHEDULE["runs-ring-due"] = {
     "schedule": RUNS_DUE_SWEEP_SECS,
     "options": {"expires": max(10.0, 10 * RUNS_DUE_SWEEP_SECS)},
 }
-# Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
-STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)
+# Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them, every
+# store.ttl.sweep_interval_minutes of langgraph.json when it says, else every minute (the env variable wins).
+STORE_TTL_SWEEP_SECS = env_float(
+    "STORE_TTL_SWEEP_SECS", sweep_interval_seconds(LANGGRAPH_CONFIG, "store") or 60.0, minimum=1.0
+)
 CELERY_BEAT_SCHEDULE["store-sweep-expired"] = {
     "task": "store.sweep_expired_items",
     "schedule": STORE_TTL_SWEEP_SECS,
@@ -296,8 +302,11 @@ if FF_CRONS_ENABLED:
         "schedule": CRON_SCHEDULER_SLEEP_TIME,
         "options": {"expires": CRON_SCHEDULER_SLEEP_TIME},
     }
-# Thread TTLs (maintenance/tasks.py): threads past expires_at are deleted (or trimmed) with their checkpoints.
-THREAD_TTL_SWEEP_SECS = env_float("THREAD_TTL_SWEEP_SECS", 60.0, minimum=1.0)
+# Thread TTLs (maintenance/tasks.py): threads past expires_at are deleted (or trimmed) with their checkpoints,
+# every checkpointer.ttl.sweep_interval_minutes when langgraph.json says, else every minute (the env variable wins).
+THREAD_TTL_SWEEP_SECS = env_float(
+    "THREAD_TTL_SWEEP_SECS", sweep_interval_seconds(LANGGRAPH_CONFIG, "checkpointer") or 60.0, minimum=1.0
+)
 CELERY_BEAT_SCHEDULE["threads-sweep-expired"] = {
     "task": "maintenance.sweep_expired_threads",
     "schedule": THREAD_TTL_SWEEP_SECS,

@@ -14,6 +14,7 @@ from django.dispatch import Signal
 
 from agentplatform.checks import secret_key_check
 from agentplatform.graphs import get_registry
+from agentplatform.run_headers import header_patterns
 
 # Sent with sender="api" or "worker". A receiver that raises stops the process: start-up work is not optional.
 process_starting = Signal()
@@ -25,6 +26,7 @@ def process_start(*, kind: str) -> None:
         raise ImproperlyConfigured(f"{error.msg} {error.hint}")
     # Graphs load now, so a broken langgraph.json stops start-up instead of failing the first request.
     get_registry()
+    header_patterns()
     process_starting.send(sender=kind)
     # Requests and worker pools open connections of their own (a worker forks after this): drop start-up's.
     connections.close_all()

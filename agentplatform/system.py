@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from importlib.metadata import version
 
 from django.db import connection
@@ -50,8 +51,28 @@ async def info(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_info())
 
 
+# The sections of /metrics?format=json; an app adds its own in AppConfig.ready (runs: the queue and workers).
+MetricsSection = Callable[[], dict]
+_metrics_sections: list[MetricsSection] = []
+
+
+def metrics_section_register(section: MetricsSection) -> None:
+    if section not in _metrics_sections:
+        _metrics_sections.append(section)
+
+
+def _metrics_json() -> dict:
+    merged: dict = {}
+    for section in _metrics_sections:
+        merged.update(section())
+    return merged
+
+
 @async_endpoint("GET", "HEAD")
 async def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text, or with `format=json` the official JSON snapshot; another format means Prometheus."""
+    if request.GET.get("format") == "json":
+        return JsonResponse(await in_worker_thread(_metrics_json)())
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -1,14 +1,16 @@
 """What an assistant's graph looks like: the drawable graph, its JSON schemas and those of its subgraphs.
 
-The graph is built as a run would build it (factories get the assistant's config), without a checkpointer: none of
-this reads state. Shapes follow the official server: a schema LangGraph cannot produce is null, not an error.
+The graph is built as a run would build it, without a checkpointer (none of this reads state): a factory gets the
+assistant's config with the request's configurable headers, and a ServerRuntime whose access context is
+"assistants.read" (the user of the request, the store). Shapes follow the official server: a schema LangGraph
+cannot produce is null, not an error.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,10 +19,13 @@ from langgraph.pregel import Pregel
 from pydantic import TypeAdapter
 
 from agentplatform.errors import InvalidInput
+from agentplatform.graph_factories import AccessContext
 from agentplatform.graphs import get_registry
+from agentplatform.run_headers import request_configurable
 from agentplatform.serde import to_jsonable
 from assistants.models import Assistant
 from assistants.selectors import assistant_graph_config
+from store.backend import store_for_sync
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +35,26 @@ NOT_DRAWABLE = "The graph does not support visualization"
 
 
 @contextmanager
-def assistant_graph(*, assistant: Assistant) -> Iterator[Pregel]:
+def assistant_graph(
+    *, assistant: Assistant, headers: Mapping[str, str] | None = None, user: Any = None
+) -> Iterator[Pregel]:
+    """`headers` (lower-case names) and `user` are the request's, for a factory to see; an anonymous caller is
+    None there, as in a run's ServerRuntime."""
+    if not getattr(user, "is_authenticated", True):
+        user = None
     config = assistant_graph_config(assistant=assistant)
-    with get_registry().graph(assistant.graph_id, config, checkpointer=None, store=None) as graph:
+    config["configurable"].update(request_configurable(headers))
+    registry = get_registry()
+    # Only a factory is given the store (in its runtime): a compiled graph's schemas never touch it.
+    store = store_for_sync() if registry.entry(assistant.graph_id).is_factory else None
+    with registry.graph(
+        assistant.graph_id,
+        config,
+        checkpointer=None,
+        store=store,
+        access_context=AccessContext.ASSISTANTS_READ,
+        user=user,
+    ) as graph:
         # Unnamed graphs take the graph id as name, so schema titles read "<graph_id>_state" as upstream.
         yield graph.copy(update={"name": assistant.graph_id}) if graph.name == "LangGraph" else graph
 
@@ -52,9 +74,10 @@ def parse_xray(value: str | None) -> bool | int:
     return depth
 
 
-def assistant_drawable_graph(*, assistant: Assistant, xray: bool | int = False) -> dict[str, Any]:
-    """`{"nodes": [{id, type, data}], "edges": [{source, target, conditional?}]}` as LangGraph draws it."""
-    with assistant_graph(assistant=assistant) as graph:
+def assistant_drawable_graph(*, assistant: Assistant, xray: bool | int = False, **request: Any) -> dict[str, Any]:
+    """`{"nodes": [{id, type, data}], "edges": [{source, target, conditional?}]}` as LangGraph draws it.
+    `request` is assistant_graph's `headers` and `user`, here and below."""
+    with assistant_graph(assistant=assistant, **request) as graph:
         try:
             drawn = graph.get_graph(xray=xray).to_json()
         except NotImplementedError:
@@ -112,16 +135,16 @@ def _schemas(graph: Pregel) -> dict[str, Any]:
     )
 
 
-def assistant_schemas(*, assistant: Assistant) -> dict[str, Any]:
-    with assistant_graph(assistant=assistant) as graph:
+def assistant_schemas(*, assistant: Assistant, **request: Any) -> dict[str, Any]:
+    with assistant_graph(assistant=assistant, **request) as graph:
         return {"graph_id": assistant.graph_id, **_schemas(graph)}
 
 
 def assistant_subgraphs(
-    *, assistant: Assistant, namespace: str | None = None, recurse: bool = False
+    *, assistant: Assistant, namespace: str | None = None, recurse: bool = False, **request: Any
 ) -> dict[str, dict[str, Any]]:
     """`{"<namespace>": {input_schema, ...}}` for the graph's subgraphs (only `namespace`'s when given)."""
-    with assistant_graph(assistant=assistant) as graph:
+    with assistant_graph(assistant=assistant, **request) as graph:
         try:
             return {ns: _schemas(sub) for ns, sub in graph.get_subgraphs(namespace=namespace, recurse=recurse)}
         except NotImplementedError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from agentplatform.api import IsoDateTimeField, JSONObjectField
+from agentplatform.api import IsoDateTimeField, JSONObjectField, StrictCharField
 from assistants.models import Assistant, AssistantVersion
 from assistants.selectors import ASSISTANT_SORT_FIELDS, SORT_ORDERS
 
@@ -74,39 +74,37 @@ class ConfigField(JSONObjectField):
 
 
 class AssistantCreateSerializer(serializers.Serializer):
-    graph_id = serializers.CharField()
-    assistant_id = serializers.CharField(required=False, allow_null=True)
-    config = ConfigField(required=False, allow_null=True)
-    context = JSONObjectField(required=False, allow_null=True)
-    metadata = JSONObjectField(required=False, allow_null=True)
+    graph_id = StrictCharField()
+    assistant_id = StrictCharField(required=False)
+    config = ConfigField(required=False)
+    context = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
     if_exists = serializers.ChoiceField(choices=("raise", "do_nothing"), required=False, default="raise")
-    name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    name = StrictCharField(required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
 class AssistantPatchSerializer(serializers.Serializer):
-    graph_id = serializers.CharField(required=False)
-    config = ConfigField(required=False, allow_null=True)
-    context = JSONObjectField(required=False, allow_null=True)
-    metadata = JSONObjectField(required=False, allow_null=True)
-    name = serializers.CharField(required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    graph_id = StrictCharField(required=False)
+    config = ConfigField(required=False)
+    context = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
+    name = StrictCharField(required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
 
 
 class AssistantCountSerializer(serializers.Serializer):
-    metadata = JSONObjectField(required=False, allow_null=True)
-    graph_id = serializers.CharField(required=False, allow_null=True)
-    name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    metadata = JSONObjectField(required=False)
+    graph_id = StrictCharField(required=False)
+    name = StrictCharField(required=False, allow_blank=True)
 
 
 class AssistantSearchSerializer(AssistantCountSerializer):
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
-    sort_by = serializers.ChoiceField(choices=ASSISTANT_SORT_FIELDS, required=False, allow_null=True)
-    sort_order = serializers.ChoiceField(choices=SORT_ORDERS, required=False, allow_null=True)
-    select = serializers.ListField(
-        child=serializers.ChoiceField(choices=ASSISTANT_SELECT_FIELDS), required=False, allow_null=True
-    )
+    sort_by = serializers.ChoiceField(choices=ASSISTANT_SORT_FIELDS, required=False)
+    sort_order = serializers.ChoiceField(choices=SORT_ORDERS, required=False)
+    select = serializers.ListField(child=serializers.ChoiceField(choices=ASSISTANT_SELECT_FIELDS), required=False)
 
 
 class AssistantVersionsSearchSerializer(serializers.Serializer):

@@ -12,11 +12,13 @@ from agentplatform.api import pagination_headers, validated
 from agentplatform.errors import InvalidInput
 from crons import selectors, services
 from crons.serializers import (
+    SCHEDULE_FIELDS,
     CronCountSerializer,
     CronCreateSerializer,
     CronPatchSerializer,
     CronSearchSerializer,
     CronSerializer,
+    ThreadCronCreateSerializer,
 )
 
 TAGS = ["Crons"]
@@ -30,10 +32,9 @@ def _body(request: Request) -> dict:
 
 def _create(request: Request, thread_id: str | None) -> Response:
     body = _body(request)
-    fields = validated(CronCreateSerializer, body)
-    fields.pop("multitask_strategy", None)
-    given = {k: v for k, v in fields.items() if v is not None}
-    cron = services.cron_create(body=body, thread_id=thread_id, **given, user=request.identity)
+    fields = validated(CronCreateSerializer if thread_id is None else ThreadCronCreateSerializer, body)
+    schedule = {k: v for k, v in fields.items() if k in SCHEDULE_FIELDS and v is not None}
+    cron = services.cron_create(body=body, thread_id=thread_id, **schedule, user=request.identity)
     return Response(CronSerializer(cron).data)
 
 
@@ -44,7 +45,7 @@ class CronCreateView(APIView):
 
 
 class ThreadCronCreateView(APIView):
-    @extend_schema(tags=TAGS, request=CronCreateSerializer, responses=CronSerializer)
+    @extend_schema(tags=TAGS, request=ThreadCronCreateSerializer, responses=CronSerializer)
     def post(self, request: Request, thread_id: str) -> Response:
         return _create(request, thread_id=thread_id)
 
@@ -57,10 +58,9 @@ class CronDetailView(APIView):
     @extend_schema(tags=TAGS, request=CronPatchSerializer, responses=CronSerializer)
     def patch(self, request: Request, cron_id: str) -> Response:
         body = _body(request)
-        fields = validated(CronPatchSerializer, body)
-        return Response(
-            CronSerializer(services.cron_update(cron_id=cron_id, body=body, fields=fields, user=request.identity)).data
-        )
+        fields = {k: v for k, v in validated(CronPatchSerializer, body).items() if k in SCHEDULE_FIELDS}
+        cron = services.cron_update(cron_id=cron_id, body=body, fields=fields, user=request.identity)
+        return Response(CronSerializer(cron).data)
 
     @extend_schema(tags=TAGS, responses={204: None})
     def delete(self, request: Request, cron_id: str) -> Response:

@@ -13,7 +13,7 @@ DEFAULT_SWEEP_LIMIT = 10_000  # the official default of checkpointer.ttl.sweep_l
 
 
 def _sweep_limit() -> int:
-    ttl = get_registry().config.checkpointer.get("ttl") or {}
+    ttl = get_registry().config.thread_ttl
     limit = ttl.get("sweep_limit")
     return limit if isinstance(limit, int) and limit > 0 else DEFAULT_SWEEP_LIMIT
 

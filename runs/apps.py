@@ -15,10 +15,13 @@ class RunsConfig(AppConfig):
 
     def ready(self) -> None:
         from agentplatform.startup import process_starting
+        from agentplatform.system import metrics_section_register
         from assistants.services import assistant_delete_hook_register
         from runs import checks  # noqa: F401 - registers the webhooks check
+        from runs.selectors import run_queue_stats
         from runs.services import runs_cancel_for_assistant
 
         # Deleting an assistant interrupts its in-flight runs, as on the official server.
         assistant_delete_hook_register(runs_cancel_for_assistant)
         process_starting.connect(_load_webhook_policy, dispatch_uid="runs.load_webhook_policy")
+        metrics_section_register(run_queue_stats)

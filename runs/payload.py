@@ -6,8 +6,11 @@ fields in table order (so the first bad field decides the error) into a `RunRequ
 the OpenAPI components from the same table. Every endpoint that creates runs (thread and stateless runs, /wait,
 /stream, batch, crons) goes through them.
 
-Unknown fields are ignored, as the official server does. `multitask_strategy` and `if_not_exists` are not
-validated there either: an unknown value behaves like the default.
+As on the official server, which validates each body against its JSON schema: a field the body documents is
+refused with 422 when its type or enum is wrong, or when it is null and its schema does not allow null; a field
+the body does not document (multitask_strategy on a stateless run, on_disconnect outside /wait and /stream) is
+not validated, and an unknown value of it behaves like the default; unknown fields are ignored.
+`/wait` and `/stream` take the streaming bodies (RunCreateStreaming*), which add `on_disconnect`.
 """
 
 from __future__ import annotations
@@ -129,6 +132,19 @@ class RunField:
     documented: frozenset[Body] = BOTH
     fixed: Mapping[Body, dict[str, Any]] = dataclasses.field(default_factory=dict)
     required: bool = False
+    streaming_only: bool = False  # documented in the streaming bodies of `documented` only
+
+    def in_body(self, body: Body, *, streaming: bool) -> bool:
+        return body in self.documented and (streaming or not self.streaming_only)
+
+    @property
+    def nullable(self) -> bool:
+        return bool(self.shape.get("nullable"))
+
+    @property
+    def json_type(self) -> str:
+        """The type named in a 422 for a wrong value (as JSON schema names it)."""
+        return "string" if self.enum else str(self.shape.get("type", "object"))
 
     @property
     def choices(self) -> list[str]:
@@ -181,8 +197,8 @@ def _read_choice(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
     return {field.name: field.enum(value)}
 
 
-def _read_lenient_choice(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
-    # The official server accepts any value here and treats an unknown one like the default.
+def _lenient_choice(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
+    # A field this body does not document: the official server does not validate it, an unknown value is the default.
     value = payload.get(field.name)
     return {field.name: field.enum(value) if value in field.choices else field.defaults[body]}
 
@@ -193,7 +209,10 @@ def _read_as_is(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
 
 def _read_flag(attr: str) -> Reader:
     def read(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
-        return {attr: bool(payload.get(field.name, field.defaults[body]))}
+        value = payload.get(field.name, field.defaults[body])
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{field.name}: {value!r} is not of type 'boolean'")
+        return {attr: value}
 
     return read
 
@@ -236,7 +255,9 @@ def _read_webhook(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
 
 def _read_feedback_keys(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
     feedback_keys = payload.get("feedback_keys")
-    if feedback_keys is not None and not isinstance(feedback_keys, list):
+    if feedback_keys is not None and (
+        not isinstance(feedback_keys, list) or not all(isinstance(key, str) for key in feedback_keys)
+    ):
         raise InvalidInput("feedback_keys: must be a list of strings")
     return {"feedback_keys": feedback_keys}
 
@@ -303,8 +324,11 @@ def _read_durability(field: RunField, payload: dict, body: Body) -> dict[str, An
 
 
 def _read_checkpoint_during(field: RunField, payload: dict, body: Body) -> dict[str, Any]:
-    # Anything but an explicit false keeps checkpointing on, as before the field was deprecated.
-    return {"checkpoint_during": payload.get("checkpoint_during") is not False}
+    # Only an explicit false turns checkpointing off, as before the field was deprecated for durability.
+    value = payload.get("checkpoint_during")
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"checkpoint_during: {value!r} is not of type 'boolean'")
+    return {"checkpoint_during": value is not False}
 
 
 # --- the contract -------------------------------------------------------------------------------------------------
@@ -352,7 +376,14 @@ RUN_CREATE_FIELDS = (
         {"type": "string", "format": "uri"},
         description="URL called with the run when it ends.",
     ),
-    RunField("on_disconnect", _read_choice, enum=OnDisconnect, defaults=_same(OnDisconnect.CONTINUE)),
+    RunField(
+        "on_disconnect",
+        _read_choice,
+        enum=OnDisconnect,
+        defaults=_same(OnDisconnect.CONTINUE),
+        streaming_only=True,
+        description="What happens to the run when the client goes away (/wait and /stream).",
+    ),
     RunField("feedback_keys", _read_feedback_keys, _STRINGS),
     RunField(
         "command",
@@ -387,14 +418,14 @@ RUN_CREATE_FIELDS = (
     RunField(
         "checkpoint_id",
         _read_with_previous,
-        {"type": "string"},
+        {"type": "string", "nullable": True},
         documented=STATEFUL_ONLY,
         fixed={Body.STATELESS: {}},
         description="The checkpoint to resume from.",
     ),
     RunField(
         "multitask_strategy",
-        _read_lenient_choice,
+        _read_choice,
         enum=MultitaskStrategy,
         documented=STATEFUL_ONLY,
         defaults=_same(MultitaskStrategy.ENQUEUE),
@@ -402,7 +433,7 @@ RUN_CREATE_FIELDS = (
     ),
     RunField(
         "if_not_exists",
-        _read_lenient_choice,
+        _read_choice,
         enum=IfNotExists,
         documented=STATEFUL_ONLY,
         defaults={Body.STATEFUL: IfNotExists.REJECT},
@@ -417,27 +448,52 @@ RUN_CREATE_FIELDS = (
         description="Delay before the run starts.",
     ),
     RunField("durability", _read_durability, enum=Durability, defaults=_same(Durability.ASYNC)),
-    RunField("checkpoint_during", _read_checkpoint_during, documented=frozenset()),  # deprecated for durability
+    RunField(
+        "checkpoint_during",
+        _read_checkpoint_during,
+        {"type": "boolean", "deprecated": True},
+        description="Deprecated: use `durability`.",
+    ),
 )
 
 
-def parse_run_payload(payload: Any, *, stateless: bool) -> RunRequest:
-    """The validated request, or InvalidInput (422) / BadRequest (400) with the official wording."""
+def _read(run_field: RunField, payload: dict, body: Body, *, streaming: bool) -> dict[str, Any]:
+    if not run_field.in_body(body, streaming=streaming):
+        return _lenient_choice(run_field, payload, body) if run_field.enum else run_field.read(run_field, payload, body)
+    if run_field.name in payload and payload[run_field.name] is None and not run_field.nullable:
+        raise InvalidInput(f"{run_field.name}: None is not of type '{run_field.json_type}'")
+    return run_field.read(run_field, payload, body)
+
+
+def parse_run_payload(payload: Any, *, stateless: bool, streaming: bool = False) -> RunRequest:
+    """The validated request, or InvalidInput (422) / BadRequest (400) with the official wording.
+    `streaming`: the body of /wait and /stream."""
     if not isinstance(payload, dict):
         raise InvalidInput("Request body must be a JSON object")
     body = Body.STATELESS if stateless else Body.STATEFUL
     values: dict[str, Any] = {}
     for run_field in RUN_CREATE_FIELDS:
         fixed = run_field.fixed.get(body)
-        values |= fixed if fixed is not None else run_field.read(run_field, payload, body)
+        values |= fixed if fixed is not None else _read(run_field, payload, body, streaming=streaming)
     return RunRequest(**values)
 
 
 def run_create_schema(body: Body) -> dict[str, Any]:
     """The OpenAPI component `body.value` (RunCreateStateful or RunCreateStateless)."""
-    fields = [run_field for run_field in RUN_CREATE_FIELDS if body in run_field.documented]
+    fields = [run_field for run_field in RUN_CREATE_FIELDS if run_field.in_body(body, streaming=False)]
     return {
         "type": "object",
         "required": [run_field.name for run_field in fields if run_field.required],
         "properties": {run_field.name: run_field.openapi(body) for run_field in fields},
+    }
+
+
+def run_create_streaming_schema(body: Body) -> dict[str, Any]:
+    """The streaming body of /wait and /stream: `body`'s schema and the fields only they take."""
+    extra = [run_field for run_field in RUN_CREATE_FIELDS if run_field.streaming_only and body in run_field.documented]
+    return {
+        "allOf": [
+            {"$ref": f"#/components/schemas/{body.value}"},
+            {"type": "object", "properties": {run_field.name: run_field.openapi(body) for run_field in extra}},
+        ]
     }

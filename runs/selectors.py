@@ -3,9 +3,12 @@ of their thread (official: `@auth.on.threads`), so a run is visible to `user` wh
 
 from __future__ import annotations
 
+import statistics
 import uuid
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from access.authorization import authorized
 from access.users import AuthUser
@@ -61,3 +64,30 @@ def run_list(
             raise InvalidInput(f"Invalid status '{status}'. Must be one of: {', '.join(Run.Status.values)}")
         queryset = queryset.filter(shown_status_filter(status))
     return list(queryset.order_by("-created_at", "-run_id")[offset : offset + limit])
+
+
+def run_queue_stats() -> dict:
+    """The `queue` and `workers` sections of /metrics?format=json, as the official server reports them: pending
+    and running runs, how long pending runs have waited (max, median; max of those whose thread runs nothing)."""
+    pending = list(Run.objects.filter(status=Run.Status.PENDING).values_list("created_at", "thread_id"))
+    running = Run.objects.filter(status=Run.Status.RUNNING)
+    busy_threads = set(running.values_list("thread_id", flat=True))
+    now = timezone.now()
+    waits = sorted((now - created_at).total_seconds() for created_at, _ in pending)
+    unblocked = [(now - created_at).total_seconds() for created_at, thread in pending if thread not in busy_threads]
+    n_running = running.count()
+    return {
+        "queue": {
+            "n_pending": len(pending),
+            "pending_runs_wait_time_max_secs": waits[-1] if waits else None,
+            "pending_runs_wait_time_med_secs": statistics.median(waits) if waits else None,
+            "pending_unblocked_runs_wait_time_max_secs": max(unblocked) if unblocked else None,
+            "n_running": n_running,
+        },
+        # Per worker process, as officially (max is N_JOBS_PER_WORKER); active counts the runs of every worker.
+        "workers": {
+            "max": settings.N_JOBS_PER_WORKER,
+            "active": n_running,
+            "available": max(0, settings.N_JOBS_PER_WORKER - n_running),
+        },
+    }

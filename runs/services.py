@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from access.users import AuthUser, auth_configurable
 from agentplatform import stream_log
 from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.ids import parse_uuid, uuid7
+from agentplatform.run_headers import run_configurable_headers
 from assistants.models import Assistant
 from assistants.selectors import assistant_readable
 from assistants.services import assistant_resolve
@@ -82,15 +84,24 @@ def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assista
 
 
 def _kwargs(
-    request: RunRequest, assistant: Assistant, thread: Thread, run_id: uuid.UUID, temporary: bool, user: AuthUser | None
+    request: RunRequest,
+    assistant: Assistant,
+    thread: Thread,
+    run_id: uuid.UUID,
+    *,
+    temporary: bool,
+    headers: dict,
+    user: AuthUser | None,
 ) -> dict:
-    """The official Run.kwargs: the run's config merged over the assistant's and thread's, with the server's ids
-    and the caller (langgraph_auth_user...; a run the server makes for itself carries none)."""
+    """The official Run.kwargs: the run's config merged over the assistant's and thread's, then the request's
+    headers that http.configurable_headers lets through (agentplatform.run_headers), then the server's ids and the
+    caller (langgraph_auth_user...; a run the server makes for itself carries none)."""
     configurable = {
         **((assistant.config or {}).get("configurable") or {}),
         **((thread.config or {}).get("configurable") or {}),
         **request.config.get("configurable", {}),
         **(request.checkpoint or {}),
+        **headers,
         "run_id": str(run_id),
         "thread_id": str(thread.thread_id),
         "graph_id": assistant.graph_id,
@@ -176,10 +187,21 @@ def _create_run_value(request: RunRequest, assistant: Assistant, thread_id: uuid
 
 
 def run_create(
-    *, thread_id: uuid.UUID | str | None, payload: Any, stateless: bool = False, user: AuthUser | None = None
+    *,
+    thread_id: uuid.UUID | str | None,
+    payload: Any,
+    stateless: bool = False,
+    user: AuthUser | None = None,
+    headers: Mapping[str, str] | None = None,
+    streaming: bool = False,
 ) -> Run:
-    """Validate a run-create body and insert the pending run; its Celery doorbell rings after commit."""
-    request = parse_run_payload(payload, stateless=stateless or thread_id is None)
+    """Validate a run-create body and insert the pending run; its Celery doorbell rings after commit.
+
+    `user` is the caller (None: the server itself). `headers` are the creating request's (lower-case names); a
+    cron's runs have none, as on the official server. `streaming`: the body is that of /wait or /stream (which also
+    takes on_disconnect).
+    """
+    request = parse_run_payload(payload, stateless=stateless or thread_id is None, streaming=streaming)
     assistant = _assistant(request.assistant_ref, user)
     if request.webhook:
         webhook_validate(request.webhook)
@@ -195,7 +217,9 @@ def run_create(
         else:
             thread = _locked_thread(thread_pk, request, assistant, filter_)
             _apply_strategy(thread, request.multitask_strategy)
-        run = _insert(request, assistant, thread, temporary, user)
+        run = _insert(
+            request, assistant, thread, temporary=temporary, headers=run_configurable_headers(headers), user=user
+        )
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
             transaction.on_commit(lambda: stream_log.note_run_created_sync(thread.thread_id, run.run_id))
@@ -204,11 +228,13 @@ def run_create(
     return run
 
 
-def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary: bool, user: AuthUser | None) -> Run:
+def _insert(
+    request: RunRequest, assistant: Assistant, thread: Thread, *, temporary: bool, headers: dict, user: AuthUser | None
+) -> Run:
     now = timezone.now()
     start = now + timedelta(seconds=request.after_seconds)
     run_id = uuid7()
-    kwargs = _kwargs(request, assistant, thread, run_id, temporary, user)
+    kwargs = _kwargs(request, assistant, thread, run_id, temporary=temporary, headers=headers, user=user)
     return Run.objects.create(
         run_id=run_id,
         thread=thread,
@@ -348,13 +374,18 @@ def run_cancel_quietly(*, thread_id: uuid.UUID, run_id: uuid.UUID, user: AuthUse
         pass
 
 
-def run_create_batch(*, payloads: list, user: AuthUser | None = None) -> list[Run]:
-    """Several stateless runs, all or none."""
+def run_create_batch(
+    *, payloads: list, user: AuthUser | None = None, headers: Mapping[str, str] | None = None
+) -> list[Run]:
+    """Several stateless runs, all or none; each sees the request's headers."""
     if len(payloads) > settings.RUNS_BATCH_MAX_SIZE:
         cap = settings.RUNS_BATCH_MAX_SIZE
         raise InvalidInput(f"A batch holds at most {cap} runs (the RUNS_BATCH_MAX_SIZE setting); got {len(payloads)}")
     with transaction.atomic():
-        return [run_create(thread_id=None, payload=payload, stateless=True, user=user) for payload in payloads]
+        return [
+            run_create(thread_id=None, payload=payload, stateless=True, user=user, headers=headers)
+            for payload in payloads
+        ]
 
 
 def runs_cancel_for_assistant(*, assistant_id: uuid.UUID, user: AuthUser | None = None, **_: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import connections
 
 from agentplatform.langgraph_config import ConfigError, load_config
@@ -15,14 +15,14 @@ from store.embeddings import LOCAL_MINILM_TARGET, local_minilm_missing
 @register()
 def store_config_check(app_configs, **kwargs) -> list[CheckMessage]:
     try:
+        load_config(settings.LANGGRAPH_CONFIG)
+    except ConfigError:
+        return []  # langgraph.json itself is unusable (store.path included): agentplatform.E001 says so
+    try:
         index = store_index_config()
         store_ttl_config()
-        custom = load_config(settings.LANGGRAPH_CONFIG).store.get("path")
     except ConfigError as exc:
         return [Error(str(exc), hint="Fix the store section of langgraph.json.", id="store.E001")]
-    if custom:
-        message = f"store.path ({custom}) names a custom store, which is not supported: the Postgres store is used."
-        return [Warning(message, hint="Remove store.path from langgraph.json.", id="store.W001")]
     if index and index.get("embed") == LOCAL_MINILM_TARGET and (missing := local_minilm_missing()):
         return [Error(missing, id="store.E003")]
     return []

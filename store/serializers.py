@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from langgraph.store.base import Item
 from rest_framework import serializers
 
-from agentplatform.api import JSONObjectField
+from agentplatform.api import JSONObjectField, StrictCharField
 
 
 class _Labels(serializers.ListField):
-    child = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    child = StrictCharField(allow_blank=True, trim_whitespace=False)
 
 
+@extend_schema_field(
+    {"anyOf": [{"type": "boolean", "enum": [False]}, {"type": "array", "items": {"type": "string"}}], "nullable": True}
+)
 class _IndexField(serializers.JSONField):
     """false (don't embed), a list of field paths, or null (the configured fields)."""
 
@@ -30,7 +34,7 @@ class _IndexField(serializers.JSONField):
 
 class StorePutSerializer(serializers.Serializer):
     namespace = _Labels()
-    key = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    key = StrictCharField(allow_blank=True, trim_whitespace=False)
     value = JSONObjectField()
     index = _IndexField(required=False, allow_null=True, default=None)
     ttl = serializers.FloatField(required=False, allow_null=True, min_value=0)
@@ -38,7 +42,7 @@ class StorePutSerializer(serializers.Serializer):
 
 class StoreDeleteSerializer(serializers.Serializer):
     namespace = _Labels(required=False, default=list)
-    key = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    key = StrictCharField(allow_blank=True, trim_whitespace=False)
 
 
 class StoreSearchSerializer(serializers.Serializer):
@@ -46,14 +50,14 @@ class StoreSearchSerializer(serializers.Serializer):
     filter = JSONObjectField(required=False, allow_null=True, default=None)
     limit = serializers.IntegerField(required=False, default=10, min_value=0, max_value=1000)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
-    query = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    query = StrictCharField(required=False, allow_null=True, allow_blank=True, default=None)
     refresh_ttl = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class StoreNamespacesSerializer(serializers.Serializer):
-    prefix = _Labels(required=False, allow_null=True, default=None)
-    suffix = _Labels(required=False, allow_null=True, default=None)
-    max_depth = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    prefix = _Labels(required=False, default=None)
+    suffix = _Labels(required=False, default=None)
+    max_depth = serializers.IntegerField(required=False, min_value=1, default=None)
     limit = serializers.IntegerField(required=False, default=100, min_value=0, max_value=1000)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
 

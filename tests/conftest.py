@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import Stack
+from tests.stack import Stack, redis_database
 
 # Integration processes use short lease windows so recovery paths run within a test's time.
 INTEGRATION_ENV = {
@@ -46,8 +46,10 @@ AUTH_ENV = {
 
 @pytest.fixture(scope="session")
 def auth_stack():
-    """A second stack (own database and processes) that authenticates every request: the auth tests."""
-    yield from _running_stack(AUTH_ENV, "agentplatform-auth-")
+    """A second stack (own database, Redis database and processes) that authenticates every request: the auth
+    tests. Sharing the session stack's Celery queue, its worker took that stack's doorbells (whose runs it cannot
+    find), so runs there waited forever."""
+    yield from _running_stack({**AUTH_ENV, "REDIS_URI": redis_database(5)}, "agentplatform-auth-")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -116,6 +117,22 @@ class Stack:
         with psycopg.connect(self.database_uri, autocommit=True) as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
+
+
+def redis_database(number: int) -> str:
+    """The session's Redis server, database `number`: a stack beside another needs its own, since a Celery queue
+    shared by two stacks lets each one's worker take (and drop) the other's doorbells."""
+    return os.environ["REDIS_URI"].rsplit("/", 1)[0] + f"/{number}"
+
+
+def separate_stack(base_env: dict, *, langgraph_config: Path, redis_db: int, prefix: str) -> Stack:
+    """A migrated database with Daphne and one worker for another langgraph.json, on Redis database `redis_db`."""
+    env = {**base_env, "LANGGRAPH_CONFIG": str(langgraph_config), "REDIS_URI": redis_database(redis_db)}
+    stack = Stack(base_env=env, log_dir=Path(tempfile.mkdtemp(prefix=prefix)))
+    stack.create_database()
+    stack.start_api()
+    stack.start_worker()
+    return stack
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:

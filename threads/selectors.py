@@ -23,6 +23,7 @@ from langgraph.pregel import Pregel
 from access.authorization import authorize_sync, authorized
 from access.users import AuthUser
 from agentplatform.errors import ApplicationError, BadRequest, InvalidInput, NotFound
+from agentplatform.graph_factories import AccessContext
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
 from agentplatform.persistence import sync_checkpointer
@@ -126,14 +127,20 @@ def thread_graph_config(thread: Thread, configurable: dict | None = None) -> dic
 
 
 @contextlib.contextmanager
-def thread_graph(thread: Thread, config: dict) -> Iterator[Pregel | None]:
-    """The thread's graph bound to the API's checkpointer, or None when the thread has no usable graph_id."""
+def thread_graph(
+    thread: Thread, config: dict, access_context: AccessContext = AccessContext.READ
+) -> Iterator[Pregel | None]:
+    """The thread's graph bound to the API's checkpointer, or None when the thread has no usable graph_id.
+    `access_context` tells a factory why (reads, or UPDATE for state updates), as officially."""
     graph_id = (thread.metadata or {}).get("graph_id")
     registry = get_registry()
     if not isinstance(graph_id, str) or not registry.has(graph_id):
         yield None
         return
-    with registry.graph(graph_id, config, checkpointer=sync_checkpointer(), store=store_for_sync()) as graph:
+    graph_in = registry.graph(
+        graph_id, config, checkpointer=sync_checkpointer(), store=store_for_sync(), access_context=access_context
+    )
+    with graph_in as graph:
         yield graph
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from agentplatform.api import JSONObjectField
+from agentplatform.api import JSONObjectField, StrictCharField, documented_choice
 from threads.models import Thread
 from threads.selectors import SORT_ORDERS, THREAD_SORT_FIELDS
 from threads.services import TTL_STRATEGIES
@@ -114,14 +114,14 @@ class TTLField(serializers.Field):
         return {"ttl": minutes, "strategy": strategy}
 
 
-def _dict_field() -> JSONObjectField:
-    return JSONObjectField(required=False, allow_null=True)
+def _dict_field(*, allow_null: bool = False) -> JSONObjectField:
+    return JSONObjectField(required=False, allow_null=allow_null)
 
 
 class SuperstepUpdateSerializer(serializers.Serializer):
     values = serializers.JSONField(required=False, allow_null=True)
-    command = _dict_field()
-    as_node = serializers.CharField()
+    command = _dict_field(allow_null=True)
+    as_node = StrictCharField()
 
 
 class SuperstepSerializer(serializers.Serializer):
@@ -129,32 +129,32 @@ class SuperstepSerializer(serializers.Serializer):
 
 
 class ThreadCreateSerializer(serializers.Serializer):
-    thread_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    thread_id = StrictCharField(required=False, allow_blank=True)
     metadata = _dict_field()
-    if_exists = serializers.ChoiceField(["raise", "do_nothing"], required=False, allow_null=True)
-    ttl = TTLField(required=False, allow_null=True)
-    supersteps = SuperstepSerializer(many=True, required=False, allow_null=True)
+    if_exists = serializers.ChoiceField(["raise", "do_nothing"], required=False)
+    ttl = TTLField(required=False)
+    supersteps = SuperstepSerializer(many=True, required=False)
 
 
 class ThreadPatchSerializer(serializers.Serializer):
     metadata = _dict_field()
-    ttl = TTLField(required=False, allow_null=True)
+    ttl = TTLField(required=False)
 
 
 class ThreadCountSerializer(serializers.Serializer):
     metadata = _dict_field()
     values = _dict_field()
-    status = serializers.ChoiceField(THREAD_STATUSES, required=False, allow_null=True)
+    status = serializers.ChoiceField(THREAD_STATUSES, required=False)
 
 
 class ThreadSearchSerializer(ThreadCountSerializer):
-    ids = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, allow_null=True)
-    offset = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    sort_by = serializers.ChoiceField(THREAD_SORT_FIELDS, required=False, allow_null=True)
-    sort_order = serializers.CharField(required=False, allow_null=True)
-    select = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-    extract = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, allow_null=True)
+    ids = serializers.ListField(child=StrictCharField(), required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    offset = serializers.IntegerField(min_value=0, required=False)
+    sort_by = serializers.ChoiceField(THREAD_SORT_FIELDS, required=False)
+    sort_order = documented_choice(SORT_ORDERS, required=False)
+    select = serializers.ListField(child=documented_choice(THREAD_FIELDS), required=False)
+    extract = serializers.DictField(child=StrictCharField(allow_blank=True), required=False)
 
     def validate_sort_order(self, value: str | None) -> str | None:
         if value is not None and value.lower() not in SORT_ORDERS:
@@ -192,15 +192,15 @@ def _validated_extract(extract: dict[str, str]) -> dict[str, str]:
 
 
 class ThreadPruneSerializer(serializers.Serializer):
-    thread_ids = serializers.ListField(child=serializers.CharField())
+    thread_ids = serializers.ListField(child=StrictCharField())
     # Checked by threads.services.thread_prune, which answers the official detail.
-    strategy = serializers.CharField(required=False, allow_null=True)
+    strategy = documented_choice(("delete", "keep_latest"), required=False)
 
 
 class CheckpointSerializer(serializers.Serializer):
-    thread_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    checkpoint_ns = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    checkpoint_id = serializers.CharField(required=False, allow_null=True)
+    thread_id = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    checkpoint_ns = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    checkpoint_id = StrictCharField(required=False, allow_null=True)
     checkpoint_map = _dict_field()
 
 
@@ -209,11 +209,16 @@ class StateCheckpointSerializer(serializers.Serializer):
     subgraphs = serializers.BooleanField(required=False, default=False)
 
 
+@extend_schema_field({"anyOf": [{"type": "object"}, {"type": "array", "items": {}}], "nullable": True})
+class _StateValuesField(serializers.JSONField):
+    """An update's values: an object, a list of objects, or null (checked by validate_values)."""
+
+
 class StateUpdateSerializer(serializers.Serializer):
-    values = serializers.JSONField(required=False, allow_null=True)
-    as_node = serializers.CharField(required=False, allow_null=True)
-    checkpoint_id = serializers.CharField(required=False, allow_null=True)
-    checkpoint = CheckpointSerializer(required=False, allow_null=True)
+    values = _StateValuesField(required=False, allow_null=True)
+    as_node = StrictCharField(required=False)
+    checkpoint_id = StrictCharField(required=False, allow_null=True)
+    checkpoint = CheckpointSerializer(required=False)
 
     def validate_values(self, value: Any) -> Any:
         if value is not None and not isinstance(value, (dict, list)):
@@ -223,10 +228,10 @@ class StateUpdateSerializer(serializers.Serializer):
 
 class HistorySerializer(serializers.Serializer):
     # Capped by THREAD_HISTORY_MAX_LIMIT in threads.selectors.thread_history_list, for GET and POST alike.
-    limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    before = serializers.JSONField(required=False, allow_null=True)
+    limit = serializers.IntegerField(min_value=1, required=False)
+    before = _dict_field()
     metadata = _dict_field()
-    checkpoint = CheckpointSerializer(required=False, allow_null=True)
+    checkpoint = CheckpointSerializer(required=False)
 
 
 class ThreadResponseSerializer(serializers.Serializer):
@@ -250,18 +255,18 @@ class ThreadStateResponseSerializer(serializers.Serializer):
     """Documents the ThreadState JSON in /openapi.json (responses are built by threads.state.snapshot_to_dict)."""
 
     values = serializers.JSONField()
-    next = serializers.ListField(child=serializers.CharField())
+    next = serializers.ListField(child=StrictCharField())
     tasks = serializers.ListField(child=serializers.DictField())
     metadata = serializers.DictField(allow_null=True)
-    created_at = serializers.CharField(allow_null=True)
+    created_at = StrictCharField(allow_null=True)
     checkpoint = serializers.DictField(allow_null=True)
     parent_checkpoint = serializers.DictField(allow_null=True)
     interrupts = serializers.ListField(child=serializers.DictField())
-    checkpoint_id = serializers.CharField(allow_null=True)
-    parent_checkpoint_id = serializers.CharField(allow_null=True)
+    checkpoint_id = StrictCharField(allow_null=True)
+    parent_checkpoint_id = StrictCharField(allow_null=True)
 
 
 class StateUpdateResponseSerializer(serializers.Serializer):
     checkpoint = serializers.DictField()
     configurable = serializers.DictField()
-    checkpoint_id = serializers.CharField()
+    checkpoint_id = StrictCharField()

@@ -22,6 +22,7 @@ from access.authorization import authorize_sync
 from access.users import AuthUser
 from agentplatform import stream_log
 from agentplatform.errors import ApplicationError, BadRequest, Conflict, InvalidInput, NotFound
+from agentplatform.graph_factories import AccessContext
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid, uuid7
 from agentplatform.persistence import sync_checkpointer
@@ -54,10 +55,10 @@ def _no_graph_detail(thread_id: uuid.UUID) -> str:
 def _ttl_fields(ttl: dict | None) -> dict[str, Any]:
     """`{"ttl": minutes, "strategy": ...}` -> the model's ttl columns (the SDK turns a bare int into that dict)."""
     if ttl is None:
-        default = (get_registry().config.checkpointer.get("ttl") or {}).get("default_ttl")
-        if default is None:
+        configured = get_registry().config.thread_ttl
+        if configured.get("default_ttl") is None:
             return {}
-        ttl = {"ttl": default, "strategy": (get_registry().config.checkpointer.get("ttl") or {}).get("strategy")}
+        ttl = {"ttl": configured["default_ttl"], "strategy": configured.get("strategy")}
     minutes = float(ttl["ttl"])
     strategy = ttl.get("strategy") or "delete"
     return {
@@ -115,7 +116,7 @@ def _apply_supersteps(thread: Thread, supersteps: list[dict]) -> None:
 def thread_bulk_update_state(*, thread: Thread, supersteps: list[dict]) -> dict[str, Any]:
     """Apply `[{"updates": [{"values"|"command", "as_node"}]}]` as successive supersteps (graph.bulk_update_state)."""
     config = thread_graph_config(thread, {"checkpoint_ns": ""})
-    with thread_graph(thread, config) as graph:
+    with thread_graph(thread, config, AccessContext.UPDATE) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():
@@ -275,7 +276,7 @@ def thread_state_update(
     fork = {k: v for k, v in (checkpoint or {}).items() if k != "thread_id" and v is not None}
     configurable = {"checkpoint_ns": "", **fork}
     config = thread_graph_config(thread, configurable)
-    with thread_graph(thread, config) as graph:
+    with thread_graph(thread, config, AccessContext.UPDATE) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():

@@ -9,6 +9,7 @@ urlpatterns = [
     path("threads/prune", views.ThreadPruneView.as_view()),
     path("threads/<str:thread_id>", views.ThreadDetailView.as_view()),
     path("threads/<str:thread_id>/copy", views.ThreadCopyView.as_view()),
+    path("threads/<str:thread_id>/storage", views.ThreadStorageView.as_view()),
     path("threads/<str:thread_id>/state", views.ThreadStateView.as_view()),
     path("threads/<str:thread_id>/state/checkpoint", views.ThreadStateCheckpointView.as_view()),
     path("threads/<str:thread_id>/state/<str:checkpoint_id>", views.ThreadStateAtCheckpointView.as_view()),

@@ -16,7 +16,7 @@ from agentplatform.api import pagination_headers, validated
 from agentplatform.edge import query_flag
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
-from threads import selectors, services
+from threads import selectors, services, storage
 from threads.serializers import (
     HistorySerializer,
     StateCheckpointSerializer,
@@ -126,6 +126,13 @@ class ThreadCopyView(APIView):
     @extend_schema(tags=TAGS, request=None, responses=ThreadResponseSerializer)
     def post(self, request: Request, thread_id: str) -> Response:
         return Response(thread_to_dict(services.thread_copy(thread_id=thread_id, user=request.identity)))
+
+
+class ThreadStorageView(APIView):
+    @extend_schema(tags=TAGS, responses=OpenApiTypes.OBJECT, summary="Get Thread Storage")
+    def get(self, request: Request, thread_id: str) -> Response:
+        """Bytes the thread's checkpoints occupy, as stored: checkpoints, channel values per channel, pending writes."""
+        return Response(storage.thread_storage(thread_id=thread_id, user=request.identity))
 
 
 class ThreadStateView(APIView):

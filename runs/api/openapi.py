@@ -21,7 +21,14 @@ from agentplatform.openapi import (
     sse_response,
 )
 from runs.models import Run
-from runs.payload import Body, MultitaskStrategy, StreamMode, one_or_many, run_create_schema
+from runs.payload import (
+    Body,
+    MultitaskStrategy,
+    StreamMode,
+    one_or_many,
+    run_create_schema,
+    run_create_streaming_schema,
+)
 from runs.serializers import RUN_FIELDS
 from runs.services import CANCEL_ACTIONS
 from runs.streams.stream_reader import THREAD_STREAM_MODES
@@ -61,8 +68,14 @@ CANCEL_ACTION = query_param(
 )
 
 
+def _streaming(body: Body) -> str:
+    """The component of the body /wait and /stream take (official names)."""
+    return body.value.replace("RunCreate", "RunCreateStreaming")
+
+
 def _create_operations(body: Body) -> Operations:
-    """POST runs, runs/wait and runs/stream, on a thread or stateless: one body, three ways to answer."""
+    """POST runs, runs/wait and runs/stream, on a thread or stateless: one body (plus on_disconnect for the two
+    that hold the connection), three ways to answer."""
     if body is Body.STATEFUL:
         prefix, tag, params = "/threads/{thread_id}/runs", "Thread Runs", [THREAD]
         ids = (
@@ -74,21 +87,22 @@ def _create_operations(body: Body) -> Operations:
         prefix, tag, params = "/runs", "Stateless Runs", []
         ids = ("run_stateless_runs_post", "wait_run_stateless_runs_wait_post", "stream_run_stateless_runs_stream_post")
     variants = [
-        ("", "Create Background Run", json_response(RUN_REF, "The run, still pending")),
-        ("/wait", "Create Run, Wait for Output", json_response(RUN_RESULT)),
+        ("", "Create Background Run", body.value, json_response(RUN_REF, "The run, still pending")),
+        ("/wait", "Create Run, Wait for Output", _streaming(body), json_response(RUN_RESULT)),
         (
             "/stream",
             "Create Run, Stream Output",
+            _streaming(body),
             sse_response("The run's events; the stream closes when the run ends."),
         ),
     ]
     return {
         prefix + suffix: {
             "post": operation(
-                tag, operation_id, summary, params=params, body=body.value, ok=ok, errors=RUN_CREATE_ERRORS
+                tag, operation_id, summary, params=params, body=component, ok=ok, errors=RUN_CREATE_ERRORS
             )
         }
-        for (suffix, summary, ok), operation_id in zip(variants, ids, strict=True)
+        for (suffix, summary, component, ok), operation_id in zip(variants, ids, strict=True)
     }
 
 
@@ -264,6 +278,7 @@ def _run_schema() -> dict:
 def _components() -> dict[str, dict]:
     return {
         **{body.value: run_create_schema(body) for body in Body},
+        **{_streaming(body): run_create_streaming_schema(body) for body in Body},
         "RunsCancel": {
             "type": "object",
             "description": "Either `thread_id` with optional `run_ids`, or `status` alone.",
@@ -277,12 +292,21 @@ def _components() -> dict[str, dict]:
     }
 
 
+def _merged(*groups: Operations) -> Operations:
+    """One table of operations; a path in several groups keeps every group's methods."""
+    merged: Operations = {}
+    for group in groups:
+        for path, methods in group.items():
+            merged.setdefault(path, {}).update(methods)
+    return merged
+
+
 def postprocess_schema(result: dict, generator: Any, request: Any, public: bool, **kwargs: Any) -> dict:
-    operations = {
-        **_create_operations(Body.STATEFUL),
-        **_create_operations(Body.STATELESS),
-        **_run_operations(),
-        **_collection_operations(),
-        **_thread_stream_operations(),
-    }
+    operations = _merged(
+        _create_operations(Body.STATEFUL),
+        _create_operations(Body.STATELESS),
+        _run_operations(),
+        _collection_operations(),
+        _thread_stream_operations(),
+    )
     return add_operations(result, operations, _components())

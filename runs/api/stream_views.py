@@ -19,7 +19,8 @@ from redis.exceptions import RedisError
 
 from access.users import AuthUser
 from agentplatform.db_threads import in_worker_thread
-from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
+from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag, run_headers
+from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from runs.services import run_cancel_quietly, run_create
 from runs.streams import sse, stream_reader
@@ -85,7 +86,10 @@ async def create_run_stream(request: HttpRequest, thread_id: str | None = None) 
     tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
     payload = json_body(request)
     user = request.identity
-    run = await in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None, user=user)
+    create = in_worker_thread(run_create)
+    run = await create(
+        thread_id=tid, payload=payload, stateless=tid is None, user=user, headers=run_headers(request), streaming=True
+    )
     await stream_reader.log_run_start(run)
     reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     base = f"/threads/{tid}/runs/{run.run_id}" if tid is not None else f"/runs/{run.run_id}"
@@ -122,10 +126,15 @@ async def _not_found_stream(what: str = "Run") -> AsyncIterator[bytes]:
 
 @async_endpoint("GET")
 async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | None = None) -> HttpResponse:
-    """GET /threads/{thread_id}/runs/{run_id}/stream: replay after Last-Event-ID (if any), then the live tail."""
+    """GET /threads/{thread_id}/runs/{run_id}/stream: replay after Last-Event-ID (if any), then the live tail.
+    A malformed Last-Event-ID counts as none (live events only), as on the official server; the thread stream
+    refuses one with 422, as officially too."""
     tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
     rid = parse_uuid(run_id, "run")
-    last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    try:
+        last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    except InvalidInput:
+        last_event_id = None
     user = request.identity
     run = await stream_reader.run_row(rid, tid, user=user)
     base = f"/threads/{tid}/runs/{rid}" if tid is not None else f"/runs/{rid}"

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from access.users import AuthUser
 from agentplatform import serde
 from agentplatform.db_threads import in_worker_thread
-from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
+from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag, run_headers
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from runs import selectors, services
@@ -56,14 +56,18 @@ class ThreadRunsView(APIView):
 
     @extend_schema(tags=THREAD_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, thread_id: str) -> Response:
-        run = services.run_create(thread_id=thread_id, payload=request.data, user=request.identity)
+        run = services.run_create(
+            thread_id=thread_id, payload=request.data, user=request.identity, headers=run_headers(request)
+        )
         return Response(run_json(run), headers={"Content-Location": _run_path(run)})
 
 
 class StatelessRunsView(APIView):
     @extend_schema(tags=STATELESS_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        run = services.run_create(thread_id=None, payload=request.data, stateless=True, user=request.identity)
+        run = services.run_create(
+            thread_id=None, payload=request.data, stateless=True, user=request.identity, headers=run_headers(request)
+        )
         return Response(run_json(run), headers={"Content-Location": _run_path(run, stateless=True)})
 
 
@@ -72,7 +76,7 @@ class RunBatchView(APIView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, list) or not request.data:
             raise InvalidInput("Request body must be a non-empty array of runs")
-        runs = services.run_create_batch(payloads=request.data, user=request.identity)
+        runs = services.run_create_batch(payloads=request.data, user=request.identity, headers=run_headers(request))
         return Response([run_json(run) for run in runs])
 
 
@@ -128,7 +132,8 @@ async def _result_response(
 async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpResponse:
     payload = json_body(request)
     user = request.identity
-    run = await in_worker_thread(services.run_create)(thread_id=thread_id, payload=payload, user=user)
+    create = in_worker_thread(services.run_create)
+    run = await create(thread_id=thread_id, payload=payload, user=user, headers=run_headers(request), streaming=True)
     headers = {"Location": f"{_run_path(run)}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
     cancel = payload.get("on_disconnect") == "cancel"
     return await _result_response(run.run_id, headers, cancel_thread=run.thread_id if cancel else None, user=user)

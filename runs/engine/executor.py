@@ -217,7 +217,12 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
         checkpointer = None if spec.temporary else await async_checkpointer()
         await _resume_own_checkpoints(spec, config, checkpointer)
         async with get_registry().agraph(
-            spec.graph_id, config, checkpointer=checkpointer, store=await store_for_async()
+            spec.graph_id,
+            config,
+            checkpointer=checkpointer,
+            store=await store_for_async(),
+            user=user_from_configurable(config["configurable"]),
+            context=spec.kwargs.get("context"),
         ) as graph:
             outcome = await _drive(spec, control, graph, config, attempt)
             if checkpointer is None or outcome.status in (Ending.ROLLBACK, Ending.LEASE_LOST, Ending.RELEASE):

@@ -104,6 +104,7 @@ def parse_webhooks_section(section: dict) -> WebhookPolicy:
     url = section.get("url")
     rules = url if isinstance(url, dict) else {}
     return WebhookPolicy(
+        # A url policy without max_url_length gets the official 2048, no policy at all 4096.
         max_url_length=int(rules.get("max_url_length", 2048 if rules else 4096)),
         require_https=bool(rules.get("require_https", bool(rules))),
         allowed_domains=_allowed_domains(rules.get("allowed_domains")),

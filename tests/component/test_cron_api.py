@@ -48,7 +48,7 @@ def test_stateless_cron_has_the_official_shape(api):
     cron = response.json()
     assert set(cron) == CRON_FIELDS
     assert cron["assistant_id"] == str(system_assistant_id("echo"))
-    assert cron["thread_id"] is None and cron["user_id"] is None
+    assert cron["thread_id"] is None and cron["user_id"] == ""  # as officially, not null
     assert cron["on_run_completed"] == "delete" and cron["enabled"] is True
     assert cron["metadata"] == {"team": "a"}
     assert cron["payload"]["input"] == {"value": "hi"}

@@ -221,3 +221,20 @@ def test_a_run_being_cancelled_cannot_be_cancelled_again_nor_blocks_reject(threa
         services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id], action="rollback")
     nxt = create(thread, multitask_strategy="reject")
     assert Run.objects.get(run_id=nxt.run_id).status == "pending"
+
+
+def test_metrics_json_reports_the_queue_and_workers_as_officially(thread):
+    from django.test import Client
+
+    client = Client()
+    first, second = create(thread), create(thread)
+    Run.objects.filter(pk=first.pk).update(status=Run.Status.RUNNING)
+
+    body = client.get("/metrics?format=json").json()
+
+    assert body["queue"]["n_pending"] == 1 and body["queue"]["n_running"] == 1
+    assert body["queue"]["pending_runs_wait_time_max_secs"] >= 0
+    assert body["queue"]["pending_unblocked_runs_wait_time_max_secs"] is None  # its thread is busy
+    assert set(body["workers"]) == {"max", "active", "available"} and body["workers"]["active"] == 1
+    assert client.get("/metrics?format=nope")["content-type"].startswith("text/plain")
+    assert second.status == "pending"

@@ -3,7 +3,7 @@
 import pytest
 from django.core import checks
 
-from agentplatform.langgraph_config import ConfigError
+from agentplatform.langgraph_config import ConfigError, load_config
 from agentplatform.persistence import database_conninfo
 from store import backend
 from store import checks as store_checks
@@ -44,13 +44,13 @@ def test_migration_without_an_index_never_asks_for_pgvector(monkeypatch):
     backend.setup_store_tables(database_conninfo())
 
 
-def test_custom_store_path_is_reported_as_not_supported(tmp_path, settings):
+def test_custom_store_path_is_refused_naming_the_key(tmp_path, settings):
     config = tmp_path / "langgraph.json"
     config.write_text('{"graphs": {"g": "./g.py:graph"}, "store": {"path": "./store.py:make_store"}}')
     settings.LANGGRAPH_CONFIG = str(config)
-    warnings = store_checks.store_config_check(None)
-    assert [w.id for w in warnings] == ["store.W001"]
-    assert "not supported" in warnings[0].msg
+    with pytest.raises(ConfigError, match=r"'store\.path' is not supported"):
+        load_config(config)
+    assert store_checks.store_config_check(None) == []  # agentplatform.E001 reports it, once
 
 
 def test_local_minilm_without_its_optional_packages_fails_the_check_naming_the_extra(monkeypatch):

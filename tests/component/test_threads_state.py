@@ -230,17 +230,22 @@ def test_history_filters_by_checkpoint_metadata(api):
     [
         lambda cid: {"configurable": {"checkpoint_id": cid}},
         lambda cid: {"checkpoint_id": cid},
-        lambda cid: cid,
     ],
-    ids=["runnable-config", "checkpoint", "checkpoint-id"],
+    ids=["runnable-config", "checkpoint"],
 )
-def test_history_before_accepts_every_form(api, before):
+def test_history_before_accepts_a_config_or_a_checkpoint(api, before):
     thread_id = new_thread(api)
     ids = [update(api, thread_id, {"value": v}).json()["checkpoint_id"] for v in ("a", "b", "c")]
 
     older = post(api, f"/threads/{thread_id}/history", {"limit": 10, "before": before(ids[2])}).json()
 
     assert [s["checkpoint_id"] for s in older][:2] == [ids[1], ids[0]]
+
+
+def test_history_before_as_a_bare_checkpoint_id_is_422_as_officially(api):
+    thread_id = new_thread(api)
+    checkpoint_id = update(api, thread_id, {"value": "a"}).json()["checkpoint_id"]
+    assert post(api, f"/threads/{thread_id}/history", {"before": checkpoint_id}).status_code == 422
 
 
 def test_history_rejects_bad_before_and_limit_with_422(api):
@@ -471,3 +476,22 @@ def test_update_state_in_unknown_subgraph_namespace_answers_400(api):
     response = update(api, thread_id, {"value": "x"}, checkpoint={"checkpoint_ns": "nope:1"})
 
     assert response.status_code == 400
+
+
+def test_storage_reports_the_bytes_of_the_threads_checkpoints(api):
+    thread_id = new_thread(api)
+    empty = api.get(f"/threads/{thread_id}/storage").json()
+    assert empty["total_bytes"] == 0 and empty["checkpoints"] == {"count": 0, "bytes": 0}
+    update(api, thread_id, {"value": "a"})
+    update(api, thread_id, {"value": "b"})
+
+    storage = api.get(f"/threads/{thread_id}/storage").json()
+
+    assert storage["thread_id"] == thread_id
+    assert storage["checkpoints"]["count"] == 2 and storage["checkpoints"]["bytes"] > 0
+    sections = storage["checkpoints"]["bytes"] + storage["channel_values"]["bytes"] + storage["pending_writes"]["bytes"]
+    assert storage["total_bytes"] == sections
+    channels = storage["channel_values"]
+    assert channels["count"] == sum(entry["versions"] for entry in channels["by_channel"].values())
+    assert channels["bytes"] == sum(entry["bytes"] for entry in channels["by_channel"].values())
+    assert api.get("/threads/00000000-0000-0000-0000-000000000009/storage").status_code == 404

@@ -44,6 +44,7 @@ ON_A_RESOURCE: dict[tuple[str, str], dict] = {
     ("PATCH", "/threads/{thread_id}"): {"json": {"metadata": {"by": "b"}}},
     ("DELETE", "/threads/{thread_id}"): {},
     ("POST", "/threads/{thread_id}/copy"): {},
+    ("GET", "/threads/{thread_id}/storage"): {},
     ("GET", "/threads/{thread_id}/history"): {},
     ("POST", "/threads/{thread_id}/history"): {"json": {"limit": 5}},
     ("GET", "/threads/{thread_id}/state"): {},

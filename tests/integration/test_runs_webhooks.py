@@ -4,8 +4,6 @@ with the run's fields when langgraph.json allows the loopback receiver of this t
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -16,7 +14,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import UnprocessableEntityError
 
 from tests.conftest import INTEGRATION_ENV
-from tests.stack import Stack
+from tests.stack import separate_stack
 
 pytestmark = pytest.mark.integration
 WEBHOOK_CONFIG = Path(__file__).resolve().parent.parent / "graphs" / "langgraph_webhooks.json"
@@ -44,20 +42,12 @@ def receiver():
 
 @pytest.fixture
 def webhook_stack():
-    # Its own Redis database: a Celery queue shared with the session stack would mix the two stacks' doorbells.
-    redis_uri = os.environ["REDIS_URI"].rsplit("/", 1)[0] + "/7"
-    stack = Stack(
-        base_env={
-            **INTEGRATION_ENV,
-            "LANGGRAPH_CONFIG": str(WEBHOOK_CONFIG),
-            "REDIS_URI": redis_uri,
-            "LG_WEBHOOK_TEST_SECRET": "s3cret",
-        },
-        log_dir=Path(tempfile.mkdtemp(prefix="agentplatform-webhooks-")),
+    stack = separate_stack(
+        {**INTEGRATION_ENV, "LG_WEBHOOK_TEST_SECRET": "s3cret"},
+        langgraph_config=WEBHOOK_CONFIG,
+        redis_db=7,
+        prefix="agentplatform-webhooks-",
     )
-    stack.create_database()
-    stack.start_api()
-    stack.start_worker()
     yield stack
     stack.stop_all()
 

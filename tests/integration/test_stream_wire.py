@@ -103,10 +103,15 @@ def test_join_of_unknown_run_is_200_with_an_error_event(http):
     assert raw == b'event: error\r\ndata: {"error":"HTTPException","message":"404: Run not found"}\r\n\r\n'
 
 
-def test_join_rejects_a_malformed_last_event_id(http):
+def test_join_treats_a_malformed_last_event_id_as_none_and_the_thread_stream_refuses_it(http):
+    # As the official server: the run join streams live events only; the thread stream answers 422.
     thread_id = new_thread(http)
-    response = http.get(f"/threads/{thread_id}/runs/{uuid.uuid4()}/stream", headers={"Last-Event-ID": "nope"})
-    assert response.status_code == 422
+    created, _ = read_stream(http, "POST", f"/threads/{thread_id}/runs/stream", json={**ECHO, "stream_resumable": True})
+    joined, raw = read_stream(http, "GET", created.headers["location"], headers={"Last-Event-ID": "nope"})
+    assert (joined.status_code, raw) == (200, b"")
+    refused = http.get(f"/threads/{thread_id}/stream", headers={"Last-Event-ID": "nope"})
+    assert refused.status_code == 422
+    assert refused.json() == {"detail": "Invalid last-event-id: must be a valid Redis stream ID"}
 
 
 def test_join_replays_with_dash_and_ids_match_the_original_stream(http):

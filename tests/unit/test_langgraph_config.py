@@ -39,3 +39,23 @@ def test_graph_without_attribute_is_rejected(tmp_path):
 def test_empty_graphs_is_rejected(tmp_path):
     with pytest.raises(ConfigError, match="non-empty"):
         load_config(write(tmp_path, {"graphs": {}}))
+
+
+def test_sweep_intervals_are_read_from_the_ttl_sections(tmp_path):
+    from agentplatform.langgraph_config import sweep_interval_seconds
+
+    path = tmp_path / "langgraph.json"
+    path.write_text('{"checkpointer": {"ttl": {"sweep_interval_minutes": 2}}, "store": {"ttl": {}}}')
+    assert sweep_interval_seconds(path, "checkpointer") == 120.0
+    assert sweep_interval_seconds(path, "store") is None
+    assert sweep_interval_seconds(tmp_path / "missing.json", "store") is None
+
+
+def test_langgraph_thread_ttl_is_minutes_or_an_object():
+    from agentplatform.langgraph_config import thread_ttl_from_env
+
+    assert thread_ttl_from_env("60") == {"strategy": "delete", "default_ttl": 60.0}
+    assert thread_ttl_from_env('{"strategy": "keep_latest", "default_ttl": 5}')["strategy"] == "keep_latest"
+    assert thread_ttl_from_env("") is None
+    with pytest.raises(ConfigError, match="LANGGRAPH_THREAD_TTL"):
+        thread_ttl_from_env("soon")

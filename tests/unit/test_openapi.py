@@ -108,9 +108,10 @@ def test_run_creating_endpoints_take_the_run_create_schemas(schema):
     def body_ref(path: str) -> str:
         return schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
 
-    assert body_ref("/threads/{thread_id}/runs/wait").endswith("/RunCreateStateful")
-    assert body_ref("/threads/{thread_id}/runs/stream").endswith("/RunCreateStateful")
-    assert body_ref("/runs/wait").endswith("/RunCreateStateless")
+    assert body_ref("/threads/{thread_id}/runs").endswith("/RunCreateStateful")
+    assert body_ref("/threads/{thread_id}/runs/wait").endswith("/RunCreateStreamingStateful")
+    assert body_ref("/threads/{thread_id}/runs/stream").endswith("/RunCreateStreamingStateful")
+    assert body_ref("/runs/wait").endswith("/RunCreateStreamingStateless")
     assert schema["components"]["schemas"]["RunCreateStateful"]["required"] == ["assistant_id"]
 
 

@@ -27,9 +27,46 @@ def test_stateless_defaults_delete_and_create():
     assert (request.on_completion, request.if_not_exists, request.checkpoint) == ("delete", "create", None)
 
 
-def test_unknown_fields_are_ignored_and_unknown_strategy_means_enqueue():
-    request = parse(strict_resume=True, langsmith_tracer={"project_name": "p"}, multitask_strategy="bogus")
+def test_unknown_fields_are_ignored_and_an_undocumented_fields_unknown_value_is_its_default():
+    # The stateless body does not document multitask_strategy, so the official server does not validate it there.
+    request = parse(True, strict_resume=True, langsmith_tracer={"project_name": "p"}, multitask_strategy="bogus")
     assert request.multitask_strategy == "enqueue"
+    assert parse(on_disconnect="bogus").on_disconnect == "continue"  # only /wait and /stream take on_disconnect
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"multitask_strategy": "bogus"},
+        {"if_not_exists": "bogus"},
+        {"multitask_strategy": None},
+        {"metadata": None},
+        {"config": None},
+        {"context": None},
+        {"webhook": None},
+        {"stream_mode": None},
+        {"durability": None},
+        {"stream_subgraphs": "x"},
+        {"stream_resumable": 1},
+        {"checkpoint_during": "yes"},
+        {"feedback_keys": [1]},
+    ],
+)
+def test_a_documented_field_of_the_wrong_type_enum_or_null_is_422_as_officially(body):
+    with pytest.raises(InvalidInput):
+        parse(**body)
+
+
+def test_nullable_fields_take_null():
+    request = parse(input=None, command=None, checkpoint_id=None)
+    assert (request.input, request.command, request.checkpoint) == (None, None, None)
+
+
+def test_streaming_bodies_validate_on_disconnect():
+    with pytest.raises(InvalidInput, match="on_disconnect"):
+        parse_run_payload({"assistant_id": "echo", "on_disconnect": "bogus"}, stateless=False, streaming=True)
+    streaming = parse_run_payload({"assistant_id": "echo", "on_disconnect": "cancel"}, stateless=True, streaming=True)
+    assert streaming.on_disconnect == "cancel"
 
 
 def test_single_stream_mode_becomes_a_list_and_bad_one_is_422():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 
-from agentplatform.langgraph_config import ConfigError
+from agentplatform.langgraph_config import ConfigError, load_config
 from runs.engine.webhooks import WebhookPolicy, address_blocked, parse_webhooks_section
 
 DEFAULT = WebhookPolicy()
@@ -117,3 +118,18 @@ def test_header_templates_read_prefixed_environment_variables(monkeypatch):
 def test_a_bad_webhooks_section_is_a_config_error_that_says_what_to_fix(section, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_webhooks_section(section)
+
+
+def test_webhook_header_templates_are_filled_from_prefixed_variables(tmp_path, monkeypatch):
+    """From the file as start-up loads it: only variables with the prefix are read (others could leak)."""
+    monkeypatch.setenv("LG_WEBHOOK_TOKEN", "s3cret")
+    monkeypatch.setenv("OTHER_TOKEN", "leak")
+    path = tmp_path / "langgraph.json"
+    hooks = {"headers": {"Authorization": "Bearer ${{ env.LG_WEBHOOK_TOKEN }}", "X-Static": "v"}}
+    path.write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "webhooks": hooks}))
+    policy = parse_webhooks_section(load_config(path).webhooks)
+    assert dict(policy.headers) == {"Authorization": "Bearer s3cret", "X-Static": "v"}
+    hooks["headers"]["Authorization"] = "${{ env.OTHER_TOKEN }}"
+    path.write_text(json.dumps({"graphs": {"g": "./g.py:graph"}, "webhooks": hooks}))
+    with pytest.raises(ConfigError, match=r"must start with env_prefix 'LG_WEBHOOK_'"):
+        parse_webhooks_section(load_config(path).webhooks)

@@ -1,0 +1,1 @@
+NAME = "flat_pkg, on the import path"

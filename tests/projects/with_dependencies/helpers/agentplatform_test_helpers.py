@@ -1,0 +1,1 @@
+GREETING = "installed from requirements.txt"

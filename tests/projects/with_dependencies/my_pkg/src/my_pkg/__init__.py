@@ -1,0 +1,1 @@
+NAME = "my_pkg, installed as a package"
