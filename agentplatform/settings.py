@@ -185,6 +185,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
     "socket_keepalive": True,
     "health_check_interval": 10,
+    # kombu's acknowledgement bookkeeping (MULTI/HSET/ZADD/EXEC on each delivery, MULTI/HDEL/ZREM/EXEC on each
+    # ack, a restore scan every few seconds) only redelivers doorbells after its visibility timeout (1 h); the
+    # sweeper rings a pending run again after PENDING_RUN_RESEND_SECS, so it buys nothing here.
+    "ack_emulation": False,
 }
 # Cancels only late-ack tasks, and ours ack early: a broker blip never cancels a run (leases decide). True is
 # Celery 6's default and spares a deprecation warning on every reconnect.
