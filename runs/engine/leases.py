@@ -39,41 +39,42 @@ def _lock_thread(thread_id: uuid.UUID) -> bool:
         return cursor.fetchone() is not None
 
 
-_LOCK_THREAD_OF_RUN_SQL = f"""
-SELECT t.thread_id FROM {THREADS} t JOIN {RUNS} r ON r.thread_id = t.thread_id WHERE r.run_id = %s FOR UPDATE OF t
-"""
-
+# One statement, so one round trip and no transaction around it: lock the thread of `run_id`, then turn its oldest
+# available pending run into `running` unless one is running already. The statement's snapshot is taken before
+# it waits for the lock, so a run claimed, ended or cancelled meanwhile by the lock's holder may still look
+# pending or running to it: the UPDATE re-checks `status = 'pending'` on the run's current row (then claims
+# nothing: the holder rings for the thread's next run when it ends), and the unique index on running runs stays
+# the safety net.
 _CLAIM_SQL = f"""
+WITH locked AS (
+    SELECT t.thread_id FROM {THREADS} t JOIN {RUNS} r ON r.thread_id = t.thread_id
+     WHERE r.run_id = %(run)s FOR UPDATE OF t
+), next AS (
+    SELECT r.run_id FROM {RUNS} r JOIN locked ON r.thread_id = locked.thread_id
+     WHERE r.status = 'pending' AND r.available_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM {RUNS} x WHERE x.thread_id = locked.thread_id AND x.status = 'running')
+     ORDER BY r.created_at, r.run_id LIMIT 1
+)
 UPDATE {RUNS} SET status = 'running', attempt = attempt + 1, lease_token = %(token)s, lease_owner = %(owner)s,
        lease_expires_at = now() + make_interval(secs => %(ttl)s), started_at = coalesce(started_at, now()),
        updated_at = now()
- WHERE run_id = (
-        SELECT run_id FROM {RUNS}
-         WHERE thread_id = %(thread)s AND status = 'pending' AND available_at <= now()
-         ORDER BY created_at, run_id LIMIT 1)
-   AND status = 'pending'
-   AND NOT EXISTS (SELECT 1 FROM {RUNS} WHERE thread_id = %(thread)s AND status = 'running')
-RETURNING *
+  FROM next
+ WHERE {RUNS}.run_id = next.run_id AND {RUNS}.status = 'pending'
+RETURNING {RUNS}.*
 """
 
 
 def run_claim(*, run_id: uuid.UUID | str, owner: str) -> tuple[Run, Lease] | None:
     """Claim the oldest available pending run of `run_id`'s thread (FIFO: maybe another run), or None."""
     token = uuid.uuid4()
+    params = {"run": run_id, "token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT}
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_LOCK_THREAD_OF_RUN_SQL, [run_id])
-                locked = cursor.fetchone()
-            if locked is None:
-                return None  # the run (or its thread) is gone
-            params = {"token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT, "thread": locked[0]}
-            claimed = list(Run.objects.raw(_CLAIM_SQL, params))
+        claimed = list(Run.objects.raw(_CLAIM_SQL, params))
     except IntegrityError:
         return None  # another worker's claim on this thread won the race (unique index on running runs)
     if not claimed:
-        return None
-    return claimed[0], Lease(claimed[0].run_id, locked[0], token)
+        return None  # nothing to claim: the run is gone, not pending, or its thread has a running run
+    return claimed[0], Lease(claimed[0].run_id, claimed[0].thread_id, token)
 
 
 _RENEW_SQL = f"""
