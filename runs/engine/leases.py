@@ -120,22 +120,38 @@ def lease_release(lease: Lease) -> bool:
 
 def lease_finish(lease: Lease, ending: Outcome, *, temporary: bool) -> bool:
     """Write the run's terminal status and its thread's state in one transaction; False if the lease is gone."""
+    if temporary:
+        return _delete_temporary_thread(lease)
     with transaction.atomic():
         _lock_thread(lease.thread_id)
         if not _write_run_end(lease, ending):
             return False
-        if temporary:
-            _delete_thread(lease.thread_id)
-        else:
-            _write_thread_end(lease.thread_id, ending)
+        _write_thread_end(lease.thread_id, ending)
     return True
 
 
-def _delete_thread(thread_id: uuid.UUID) -> None:
-    # Plain SQL: the ORM's cascade collects every related row first, which costs the /runs/wait hot path.
+# A temporary run's ending deletes it with its thread, whatever the ending (it has no checkpoints), in one
+# statement: the /runs/wait hot path. Fenced like every write: nothing is deleted unless the run is still running
+# on this lease, which the DELETE re-checks on the run's current row after waiting for the thread's lock.
+# Plain SQL: the ORM's cascade would collect every related row first.
+_DELETE_TEMPORARY_SQL = f"""
+WITH locked AS (
+    SELECT thread_id FROM {THREADS} WHERE thread_id = %(thread)s FOR UPDATE
+), ours AS (
+    DELETE FROM {RUNS} WHERE run_id = %(run)s AND lease_token = %(token)s AND status = 'running'
+       AND thread_id IN (SELECT thread_id FROM locked)
+    RETURNING thread_id
+), others AS (
+    DELETE FROM {RUNS} WHERE thread_id IN (SELECT thread_id FROM ours) AND run_id <> %(run)s
+)
+DELETE FROM {THREADS} WHERE thread_id IN (SELECT thread_id FROM ours)
+"""
+
+
+def _delete_temporary_thread(lease: Lease) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {RUNS} WHERE thread_id = %s", [thread_id])
-        cursor.execute(f"DELETE FROM {THREADS} WHERE thread_id = %s", [thread_id])
+        cursor.execute(_DELETE_TEMPORARY_SQL, {"thread": lease.thread_id, "run": lease.run_id, "token": lease.token})
+        return cursor.rowcount > 0
 
 
 def _write_run_end(lease: Lease, ending: Outcome) -> bool:

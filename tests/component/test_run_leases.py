@@ -130,6 +130,15 @@ def test_finish_of_a_temporary_run_deletes_its_thread(thread):
     assert not Thread.objects.filter(thread_id=thread.thread_id).exists()
 
 
+def test_finish_of_a_temporary_run_on_a_lost_lease_deletes_nothing(thread):
+    run = pending(thread, temporary=True)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    stale = Lease(lease.run_id, lease.thread_id, uuid.uuid4())
+    assert not leases.lease_finish(stale, Outcome("success"), temporary=True)
+    assert Run.objects.get(run_id=run.run_id).status == "running"
+    assert Thread.objects.filter(thread_id=thread.thread_id).exists()
+
+
 def test_release_puts_the_run_back_to_pending(thread):
     run = pending(thread)
     _, lease = leases.run_claim(run_id=run.run_id, owner="w")
