@@ -16,6 +16,10 @@ class AccessConfig(AppConfig):
 
     def ready(self) -> None:
         from access import checks  # noqa: F401 - registers the auth.path check
+        from access.gate import request_user, request_user_sync
+        from agentplatform.identity import authenticator_register
         from agentplatform.startup import process_starting
 
         process_starting.connect(_load_custom_auth, dispatch_uid="access.load_custom_auth")
+        # Every API request and websocket handshake is authenticated here (agentplatform.identity).
+        authenticator_register(authenticate=request_user, authenticate_sync=request_user_sync)

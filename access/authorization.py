@@ -15,9 +15,10 @@ anything else a handler raises is a 403, logged, never a pass.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
+from django.db.models import Model, QuerySet
 from langgraph_sdk import Auth
 
 from access.custom_auth import get_custom_auth
@@ -28,6 +29,7 @@ from access.users import AuthUser
 from agentplatform.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=Model)
 
 
 def _handler(resource: str, action: str, user: AuthUser | None) -> Handler | None:
@@ -84,6 +86,15 @@ def authorize_sync(*, resource: str, action: str, value: dict, user: AuthUser | 
     if _handler(resource, action, user) is None:
         return None
     return async_to_sync(authorize)(resource=resource, action=action, value=value, user=user)
+
+
+def authorized(
+    queryset: QuerySet[M], *, resource: str, action: str, value: dict, user: AuthUser | None, field: str = "metadata"
+) -> QuerySet[M]:
+    """`queryset` narrowed to what the handler for (resource, action) lets `user` see: the one place selectors
+    and services apply ownership. Rows outside it are simply absent, so they answer exactly as unknown ids."""
+    filter_ = authorize_sync(resource=resource, action=action, value=value, user=user)
+    return queryset if filter_ is None else queryset.filter(filter_.q(field))
 
 
 def store_namespace(value: dict, key: str = "namespace", *, optional: bool = False) -> tuple[str, ...] | None:

@@ -1,11 +1,12 @@
 """The security schemes /openapi.json shows: `auth.openapi` from langgraph.json (as the official server applies
-it) and, with API keys on, the `x-api-key` header. The OpenAPI wiring calls `openapi_security(schema)`."""
+it) and, with API keys on, the `x-api-key` header; `postprocess_schema` is the drf-spectacular hook that adds them."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from access.custom_auth import get_custom_auth
+from access.gate import is_open_path
 
 API_KEY_SCHEME = {"x-api-key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
 
@@ -36,3 +37,21 @@ def openapi_security(schema: dict) -> dict:
         schema["security"] = security
     _path_overrides(schema, configured.get("paths") or {}, key_requirement)
     return schema
+
+
+def postprocess_schema(result: dict, generator, request, public, **kwargs) -> dict:
+    """drf-spectacular's postprocessing hook (SPECTACULAR_SETTINGS): /openapi.json and /docs show how to
+    authenticate, and the open routes (access.gate) say that they need nothing."""
+    operations = [(path, operation) for path, ops in result.get("paths", {}).items() for operation in ops.values()]
+    # drf-spectacular marks views without DRF authentication classes as open (`[{}]`); `auth.openapi.paths` may
+    # replace that with its own list, which is then kept.
+    marked = {id(operation): operation.get("security") for _, operation in operations}
+    openapi_security(result)
+    if not result.get("security"):
+        return result
+    for path, operation in operations:
+        if is_open_path(path):
+            operation["security"] = []
+        elif operation.get("security") == [{}] and operation["security"] is marked[id(operation)]:
+            del operation["security"]  # the API edge authenticates every route: the document's requirement applies
+    return result

@@ -29,3 +29,8 @@ class NotFound(ApplicationError):
 
 class Conflict(ApplicationError):
     status_code = 409
+
+
+class StaleAttemptError(Exception):
+    """A write of a run attempt that no longer owns its run (its lease was taken over, or the run ended) was
+    refused. Not an API error: the worker stops the attempt and writes nothing more for it."""

@@ -14,8 +14,12 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.test.utils import override_settings
 
-# Paths served by the full middleware stack; everything else is the API.
-ADMIN_PREFIXES = ("/admin", "/static/")
+
+def admin_prefixes() -> tuple[str, ...]:
+    """Paths served by the full middleware stack (the admin, where enabled, and static files); the rest is the API."""
+    if not settings.ADMIN_ENABLED:
+        return ("/static/",)
+    return (f"/{settings.ADMIN_PATH}", "/static/")
 
 
 class _RequestThreads:
@@ -67,9 +71,11 @@ class ApiASGIHandler(ASGIHandler):
 
 def http_application():
     admin_app, api_app = ASGIHandler(), ApiASGIHandler()
+    prefixes = admin_prefixes()
 
     async def app(scope, receive, send):
-        handler = admin_app if scope.get("path", "").startswith(ADMIN_PREFIXES) else api_app
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))  # below http.mount_prefix
+        handler = admin_app if path.startswith(prefixes) else api_app
         await handler(scope, receive, send)
 
     return app

@@ -1,50 +1,126 @@
 """Who is calling: the one place every entry point asks (HTTP API requests, DRF and async alike, and websocket
 handshakes).
 
-`request_identity` is the hook where authentication plugs in (`langgraph.json` `auth.path` with its
-`@auth.authenticate`, built-in API keys). Until it does, every caller is anonymous. The callers keep the answer on
-the request (`request.identity`, set by agentplatform.middleware.IdentityMiddleware) or on the websocket scope
-(`scope["identity"]`, set by the consumer's handshake).
+The wiring imports no app, so authentication plugs in here: the access app registers its authenticator in its
+AppConfig.ready() (`authenticator_register`), and the entry points ask through `http_identity` (async),
+`http_identity_sync` and `websocket_identity`. What they get back is the authenticator's user, kept on the request
+(`request.identity`, set by agentplatform.middleware.IdentityMiddleware) or on the websocket scope
+(`scope["identity"]`); a refused caller raises an ApplicationError subclass that the entry point answers as usual.
+With no authenticator registered every request fails: a server that cannot tell who calls serves nobody.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.http.request import HttpHeaders
+from django.urls import Resolver404, resolve
+
+from agentplatform import cors
+from agentplatform.errors import ApplicationError
+
+
+class OriginRefused(ApplicationError):
+    """A browser page from an origin the server does not allow (CORS settings) opened a websocket."""
+
+    status_code = 403
 
 
 @dataclass(frozen=True)
-class Identity:
-    """The caller as the graph and the resource filters will see it (official: `identity`, `permissions`)."""
+class Authenticator:
+    """`authenticate(**parts)` and its synchronous twin; parts are method, path, headers (ASGI list or mapping),
+    query_params (raw query string), path_params and scope (None outside ASGI)."""
 
-    identity: str | None = None
-    permissions: tuple[str, ...] = ()
-
-    @property
-    def is_authenticated(self) -> bool:
-        return self.identity is not None
+    authenticate: Callable[..., Awaitable[Any]]
+    authenticate_sync: Callable[..., Any]
 
 
-ANONYMOUS = Identity()
+_registered: list[Authenticator] = []
 
 
-def request_identity(*, method: str, path: str, headers: Mapping[str, str]) -> Identity:
-    """The caller of one request (`headers` looks names up case-insensitively). Authentication replaces this body;
-    a refused caller will raise an ApplicationError subclass that the entry points answer as usual."""
-    return ANONYMOUS
+def authenticator_register(*, authenticate: Callable[..., Awaitable[Any]], authenticate_sync: Callable[..., Any]):
+    """Install the authenticator (the last registration wins: tests may swap it)."""
+    _registered[:] = [Authenticator(authenticate, authenticate_sync)]
 
 
-def http_identity(request: HttpRequest) -> Identity:
-    return request_identity(method=request.method or "GET", path=request.path, headers=request.headers)
+def _authenticator() -> Authenticator:
+    if not _registered:
+        raise ImproperlyConfigured("No authenticator is registered: keep 'access' in INSTALLED_APPS.")
+    return _registered[0]
 
 
-def websocket_identity(scope: Mapping) -> Identity:
-    """The caller of a websocket handshake, from the ASGI scope's raw headers."""
-    meta = {
-        "HTTP_" + name.decode("latin-1").upper().replace("-", "_"): value.decode("latin-1")
-        for name, value in scope.get("headers", [])
+def _path_params(path: str) -> dict[str, str]:
+    try:
+        return dict(resolve(path).kwargs)
+    except Resolver404:
+        return {}
+
+
+def _http_parts(request: HttpRequest) -> dict[str, Any]:
+    scope = getattr(request, "scope", None)  # ASGI requests keep theirs, with the raw header list
+    return {
+        "method": request.method or "GET",
+        "path": request.path,
+        "headers": scope["headers"] if scope is not None else request.headers,
+        "query_params": request.META.get("QUERY_STRING", ""),
+        "path_params": _path_params(request.path),
+        "scope": scope,
     }
-    return request_identity(method="GET", path=scope.get("path", ""), headers=HttpHeaders(meta))
+
+
+# Where an ASGI layer in front of Django (agentplatform.custom_app's gate) leaves the caller it already resolved.
+SCOPE_KEY = "identity"
+
+
+def _known(request: HttpRequest) -> Any:
+    return (getattr(request, "scope", None) or {}).get(SCOPE_KEY)
+
+
+async def http_identity(request: HttpRequest) -> Any:
+    known = _known(request)  # authenticated once per request, even when two layers ask
+    return known if known is not None else await _authenticator().authenticate(**_http_parts(request))
+
+
+def http_identity_sync(request: HttpRequest) -> Any:
+    known = _known(request)
+    return known if known is not None else _authenticator().authenticate_sync(**_http_parts(request))
+
+
+def scope_identity(scope: Mapping) -> Any:
+    """The caller of an ASGI HTTP request, from its scope (the custom app's gate, before Django sees it)."""
+    return _authenticator().authenticate_sync(
+        method=scope.get("method", "GET"),
+        path=scope.get("path", ""),
+        headers=scope.get("headers", []),
+        query_params=scope.get("query_string", b""),
+        path_params={},
+        scope=scope,
+    )
+
+
+def _header(scope: Mapping, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def websocket_identity(scope: Mapping) -> Any:
+    """The caller of a websocket handshake. A browser always sends `Origin`: one the CORS settings do not allow
+    is refused (a page elsewhere must not use the visitor's network position or credentials); clients that send
+    none are not browsers."""
+    origin = _header(scope, b"origin")
+    if origin is not None and not cors.origin_allowed(origin, host=_header(scope, b"host")):
+        raise OriginRefused(f"Origin {origin} is not allowed; add it to CORS_ALLOW_ORIGINS or http.cors.")
+    path = scope.get("path", "")
+    return await _authenticator().authenticate(
+        method="GET",
+        path=path,
+        headers=scope.get("headers", []),
+        query_params=scope.get("query_string", b""),
+        path_params={},
+        scope=scope,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -42,6 +43,19 @@ class PerProcess(Generic[T]):
             self._close(held[1])
 
 
+_every_per_loop: weakref.WeakSet = weakref.WeakSet()
+
+
+async def close_loop_values() -> None:
+    """Close every per-loop value of the running loop, one by one: for a loop that is given up while it runs on.
+
+    Unlike a shutdown that cancels every task at once, a pool closed this way still has its own tasks to close
+    its connections with.
+    """
+    for per_loop in list(_every_per_loop):
+        await per_loop.close()
+
+
 @dataclass
 class _Slot:
     ready: asyncio.Future  # the value, once built
@@ -56,6 +70,7 @@ class PerLoop(Generic[T]):
         self._lock = threading.Lock()  # loops in several threads share the table
         self._pid = os.getpid()
         self._slots: dict[asyncio.AbstractEventLoop, _Slot] = {}
+        _every_per_loop.add(self)
 
     async def get(self) -> T:
         loop = asyncio.get_running_loop()

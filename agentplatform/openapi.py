@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+from agentplatform.custom_app import custom_openapi, get_custom_app, merge_openapi
+from agentplatform.http_options import http_options
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 NO_CONTENT = {"description": "No content"}
@@ -209,13 +213,41 @@ def add_operations(result: dict, operations: Operations, components: dict[str, d
 
 
 def postprocess_schema(result: dict, generator: Any, request: Any, public: bool, **kwargs: Any) -> dict:
-    """The last hook: the system routes, the error component, description and tags; sorted paths, unique ids."""
+    """The last hook: the system routes, the error component, description and tags, the `http` settings of
+    langgraph.json; sorted paths, unique ids."""
     add_operations(result, _system_operations(), {"ErrorResponse": ERROR_RESPONSE})
-    result["paths"] = dict(sorted(result["paths"].items()))
     result.setdefault("info", {})["description"] = DESCRIPTION
     result["tags"] = [{"name": name, "description": description} for name, description in TAGS]
+    _apply_http_settings(result)
+    result["paths"] = dict(sorted(result["paths"].items()))
     _check_operation_ids(result["paths"])
     return result
+
+
+# The run-create bodies whose `webhook` field http.disable_webhooks removes (the official's list).
+WEBHOOK_BODIES = (
+    "CronCreate",
+    "ThreadCronCreate",
+    "RunCreateStateful",
+    "RunCreateStateless",
+    "RunCreateStreamingStateful",
+    "RunCreateStreamingStateless",
+)
+
+
+def _apply_http_settings(result: dict) -> None:
+    """What langgraph.json `http` changes, as officially: no `webhook` fields when webhooks are off, the custom
+    app's routes (they win a path and method both serve), and the mount prefix as the server URL. Disabled
+    routes need nothing here: the URLconf does not serve them, so no hook documents them."""
+    if http_options().disable_webhooks:
+        schemas = result.get("components", {}).get("schemas", {})
+        for name in WEBHOOK_BODIES:
+            schemas.get(name, {}).get("properties", {}).pop("webhook", None)
+    custom = get_custom_app()
+    if custom is not None:
+        merge_openapi(result, custom_openapi(custom))
+    if settings.MOUNT_PREFIX:
+        result["servers"] = [{"url": settings.MOUNT_PREFIX}]
 
 
 def _untyped(operation: dict) -> bool:

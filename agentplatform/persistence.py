@@ -2,6 +2,11 @@
 
 Pools are opened lazily (agentplatform.lazy): never at import time and never shared across fork. The API uses
 the synchronous saver for state reads and writes; workers use the asynchronous one on their run loop.
+
+A worker's checkpoint writes are fenced (design.md invariant 2): while a `WriteFence` is set for the running
+attempt (`fence_checkpoint_writes`), each write runs in one transaction with the fence's query, which must return
+a row (and lock it) while the attempt still owns its run. A worker that lost its lease (paused, cut off, stalled)
+thus cannot fork the thread's checkpoints after another attempt took over: its write raises StaleAttemptError.
 """
 
 from __future__ import annotations
@@ -9,7 +14,11 @@ from __future__ import annotations
 import itertools
 import time
 import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -19,6 +28,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from agentplatform.errors import StaleAttemptError
 from agentplatform.lazy import PerLoop, PerProcess
 
 # prepare_threshold=None keeps the pools usable behind pgbouncer in transaction mode.
@@ -101,28 +111,97 @@ def close_sync_checkpointer() -> None:
     _sync_saver.close()
 
 
+@dataclass(frozen=True)
+class WriteFence:
+    """A query that returns a row while the writer may write, locking that row until the write commits (so a
+    takeover waits for it), and how long such a transaction may sit idle before Postgres ends it (a writer
+    paused mid-write must not hold the lock that its takeover needs)."""
+
+    sql: str
+    params: tuple | dict
+    idle_timeout_ms: int = 5000
+
+
+_write_fence: ContextVar[WriteFence | None] = ContextVar("checkpoint_write_fence", default=None)
+_writing: ContextVar[bool] = ContextVar("checkpoint_writing", default=False)
+
+
+def fence_checkpoint_writes(fence: WriteFence | None) -> None:
+    """Fence the checkpoint writes of the current task and of every task it starts (LangGraph copies context)."""
+    _write_fence.set(fence)
+
+
+@contextmanager
+def _write() -> Iterator[None]:
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+class FencedAsyncPostgresSaver(AsyncPostgresSaver):
+    """AsyncPostgresSaver whose writes check the current WriteFence in their own transaction."""
+
+    async def aput(self, *args: Any, **kwargs: Any) -> Any:
+        with _write():
+            return await super().aput(*args, **kwargs)
+
+    async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+        with _write():
+            await super().aput_writes(*args, **kwargs)
+
+    async def adelete_thread(self, *args: Any, **kwargs: Any) -> None:
+        with _write():
+            await super().adelete_thread(*args, **kwargs)
+
+    async def aprune(self, *args: Any, **kwargs: Any) -> None:
+        with _write():
+            await super().aprune(*args, **kwargs)
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
+        fence = _write_fence.get()
+        if fence is None or not _writing.get():
+            async with super()._cursor(pipeline=pipeline) as cur:
+                yield cur
+            return
+        async with (
+            self.lock,
+            self.conn.connection() as conn,
+            conn.transaction(),
+            conn.cursor(binary=True, row_factory=dict_row) as cur,
+        ):
+            # SET LOCAL takes no parameters; the value is an int of ours.
+            await cur.execute(f"SET LOCAL idle_in_transaction_session_timeout = {int(fence.idle_timeout_ms)}")
+            await cur.execute(fence.sql, fence.params)
+            if await cur.fetchone() is None:
+                raise StaleAttemptError("the run's lease is gone: this attempt may not write checkpoints")
+            yield cur
+
+
 @dataclass
 class _LoopSavers:
     """One pool per event loop, shared by several savers: a saver serializes its operations behind its own
     lock even when each operation takes its own pooled connection, so concurrent runs take turns among many."""
 
     pool: AsyncConnectionPool
-    savers: list[AsyncPostgresSaver]
+    savers: list[FencedAsyncPostgresSaver]
     turn: itertools.count = field(default_factory=itertools.count)
 
-    def next(self) -> AsyncPostgresSaver:
+    def next(self) -> FencedAsyncPostgresSaver:
         return self.savers[next(self.turn) % len(self.savers)]
 
 
 async def _open_loop_savers() -> _LoopSavers:
     pool = await async_pool("checkpointer-async")
-    return _LoopSavers(pool, [AsyncPostgresSaver(pool) for _ in range(settings.CHECKPOINTER_POOL_MAX)])
+    return _LoopSavers(pool, [FencedAsyncPostgresSaver(pool) for _ in range(settings.CHECKPOINTER_POOL_MAX)])
 
 
 _async_savers: PerLoop[_LoopSavers] = PerLoop(_open_loop_savers, lambda savers: savers.pool.close())
 
 
-async def async_checkpointer() -> AsyncPostgresSaver:
+async def async_checkpointer() -> FencedAsyncPostgresSaver:
     """A saver bound to the running event loop (its pool is opened on first use)."""
     return (await _async_savers.get()).next()
 

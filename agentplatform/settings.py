@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentplatform.cors import cors_policy
 from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
+from agentplatform.http_options import http_section, mount_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,13 +23,24 @@ DATABASE_URI = (
 )
 REDIS_URI = env_str("REDIS_URI") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", "langgraph.json")
+# Every route under this path (official: MOUNT_PREFIX, else langgraph.json http.mount_prefix; agentplatform/serving.py).
+MOUNT_PREFIX = mount_prefix(env_str("MOUNT_PREFIX") or http_section(LANGGRAPH_CONFIG).get("mount_prefix"))
+FORCE_SCRIPT_NAME = MOUNT_PREFIX  # Django's own name for it: reverse(), the admin's links and redirects
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY")
+# Only for development: with DEBUG off, start-up and `manage.py check` refuse it (agentplatform.E002). `manage.py
+# dev` makes a random key in the data folder, which other manage.py commands on this machine then use too.
+DEV_SECRET_KEY = "agentplatform-insecure-dev-key-set-DJANGO_SECRET_KEY"
+LOCAL_SECRET_KEY_FILE = EMBEDDED_DATA_DIR / "secret_key"
+SECRET_KEY = (
+    env_str("DJANGO_SECRET_KEY")
+    or (LOCAL_SECRET_KEY_FILE.read_text().strip() if LOCAL_SECRET_KEY_FILE.is_file() else "")
+    or DEV_SECRET_KEY
+)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "console.apps.ConsoleAdminConfig",  # django.contrib.admin with the operator's console as its site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -46,12 +59,14 @@ INSTALLED_APPS = [
     "store",
     "crons",
     "maintenance",
+    "console",
 ]
 
 MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.cors.CorsMiddleware",
+    "agentplatform.middleware.OriginGuardMiddleware",
     "agentplatform.middleware.IdentityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -62,13 +77,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-# The API (everything outside /admin and /static) runs with these only (agentplatform/handlers.py).
+# The API (everything outside the admin and /static) runs with these only (agentplatform/handlers.py).
 API_MIDDLEWARE = [
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "agentplatform.cors.CorsMiddleware",
+    "agentplatform.middleware.OriginGuardMiddleware",
     "agentplatform.middleware.IdentityMiddleware",
 ]
+
+# The Django admin (staff login, its own sessions and CSRF): off with ADMIN_ENABLED=false, or served under another
+# path, e.g. ADMIN_PATH=ops/admin.
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
+ADMIN_PATH = env_str("ADMIN_PATH", "admin").strip("/") or "admin"
+# /docs and /openapi.json are open, as officially; false makes them need credentials like every other route.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", True)
 
 # Built-in API keys (access/, managed in the admin): when on, requests authenticate with an x-api-key header
 # (docs/auth.md says how keys and custom auth from langgraph.json compose).
@@ -102,7 +125,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 
-STATIC_URL = "static/"
+STATIC_URL = f"{MOUNT_PREFIX or ''}/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
@@ -110,9 +133,17 @@ WHITENOISE_USE_FINDERS = True
 HTTP_MAX_REQUEST_BODY_BYTES = env_int("HTTP_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HTTP_MAX_REQUEST_BODY_BYTES
 
-CORS_ALLOW_ALL_ORIGINS = env_str("CORS_ALLOW_ORIGINS", "*") == "*"
-CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else env_list("CORS_ALLOW_ORIGINS", [])
-CORS_EXPOSE_HEADERS = ["x-pagination-total", "x-pagination-next", "content-location", "location"]
+# CORS_ALLOW_ORIGINS / CORS_CONFIG / langgraph.json http.cors (agentplatform/cors.py); no origin by default.
+_cors = cors_policy(LANGGRAPH_CONFIG).settings()
+CORS_ALLOW_ALL_ORIGINS = _cors["CORS_ALLOW_ALL_ORIGINS"]
+CORS_ALLOWED_ORIGINS = _cors["CORS_ALLOWED_ORIGINS"]
+CORS_ALLOWED_ORIGIN_REGEXES = _cors["CORS_ALLOWED_ORIGIN_REGEXES"]
+CORS_ALLOW_METHODS = _cors["CORS_ALLOW_METHODS"]
+CORS_ALLOW_HEADERS = _cors["CORS_ALLOW_HEADERS"]
+CORS_ECHO_REQUEST_HEADERS = _cors["CORS_ECHO_REQUEST_HEADERS"]
+CORS_ALLOW_CREDENTIALS = _cors["CORS_ALLOW_CREDENTIALS"]
+CORS_EXPOSE_HEADERS = _cors["CORS_EXPOSE_HEADERS"]
+CORS_PREFLIGHT_MAX_AGE = _cors["CORS_PREFLIGHT_MAX_AGE"]
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -133,11 +164,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The async views spectacular cannot see are added by the hook of the app that serves them (runs: wait, join,
-    # cancel, streaming), then by the generic one (system routes, tags, checks), which comes last; keep the enum hook.
+    # cancel, streaming), then by the generic one (system routes, tags, checks); keep the enum hook.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "runs.api.openapi.postprocess_schema",
         "agentplatform.openapi.postprocess_schema",
+        # How to authenticate (langgraph.json auth.openapi, API keys), on the finished document.
+        "access.openapi.postprocess_schema",
     ],
     # The model's choices and the serializers' plain values describe the same two on_run_completed values.
     "ENUM_NAME_OVERRIDES": {
@@ -155,6 +188,9 @@ BG_JOB_HEARTBEAT = env_float("BG_JOB_HEARTBEAT", 120.0, minimum=0.5)
 BG_JOB_MAX_RETRIES = env_int("BG_JOB_MAX_RETRIES", 3, minimum=1)
 BG_JOB_TIMEOUT_SECS = env_float("BG_JOB_TIMEOUT_SECS", 86400.0, minimum=0.1)
 BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS = env_float("BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", 180.0)
+# A graph that keeps the worker's event loop from running for this long (a sync call or CPU-bound work in an
+# async node) is ended as `error`, and the other runs of that loop move to a fresh one (docs/run-engine.md).
+BG_JOB_LOOP_BLOCKED_SECS = env_float("BG_JOB_LOOP_BLOCKED_SECS", 5.0, minimum=0.5)
 # A pending run nobody claimed for this long gets its Celery message sent again by the sweeper.
 PENDING_RUN_RESEND_SECS = env_float("PENDING_RUN_RESEND_SECS", 10.0, minimum=0.1)
 # Under ASGI each request runs its sync code in a fresh thread, so per-thread persistent connections are opened and
@@ -167,6 +203,18 @@ if DB_POOL_MAX:
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
 RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
 STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
+# Caps on what one request may ask for; a request over a cap gets a 422 naming it.
+THREAD_HISTORY_MAX_LIMIT = env_int("THREAD_HISTORY_MAX_LIMIT", 1000, minimum=1)
+RUNS_BATCH_MAX_SIZE = env_int("RUNS_BATCH_MAX_SIZE", 100, minimum=1)
+RUNS_MAX_PENDING_PER_THREAD = env_int("RUNS_MAX_PENDING_PER_THREAD", 100, minimum=1)
+# A stream event whose JSON is larger than this is replaced by an `error` event saying so (official name, default).
+MAX_STREAM_CHUNK_SIZE_BYTES = env_int("MAX_STREAM_CHUNK_SIZE_BYTES", 128 * 1024 * 1024, minimum=1024)
+# A streamed response whose client reads nothing for this long while its send buffer is full is closed; the client
+# reconnects with Last-Event-ID (agentplatform/backpressure.py).
+STREAM_SEND_TIMEOUT_SECS = env_float("STREAM_SEND_TIMEOUT_SECS", 30.0, minimum=0.1)
+# Connections of each process's (each event loop's) Redis pool. Commands wait for a free one; stream readers
+# share one blocking connection per process besides, however many clients they serve.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=2)
 
 CELERY_BROKER_URL = REDIS_URI
 CELERY_TASK_DEFAULT_QUEUE = "agentplatform"
@@ -202,6 +250,9 @@ WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, min
 WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
+# Beat touches this file after each tick that reached the broker, for liveness probes (agentplatform/beat.py).
+CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"
+BEAT_LIVENESS_FILE = env_str("BEAT_LIVENESS_FILE", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -231,6 +282,14 @@ CELERY_BEAT_SCHEDULE["runs-sweep"] = {
     "task": "runs.tasks.sweep_runs",
     "schedule": RUNS_SWEEP_SECS,
     "options": {"expires": RUNS_SWEEP_SECS},
+}
+# Delayed runs (after_seconds) are rung by this sweep once due (runs/engine/sweeper.py), not by long Celery countdowns.
+# Its firings may wait behind doorbells in the queue, hence an expiry of several intervals.
+RUNS_DUE_SWEEP_SECS = env_float("RUNS_DUE_SWEEP_SECS", 1.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE["runs-ring-due"] = {
+    "task": "runs.tasks.ring_due_runs",
+    "schedule": RUNS_DUE_SWEEP_SECS,
+    "options": {"expires": max(10.0, 10 * RUNS_DUE_SWEEP_SECS)},
 }
 # Store TTL (store/tasks.py): expired items are hidden from reads at once; this sweep deletes them.
 STORE_TTL_SWEEP_SECS = env_float("STORE_TTL_SWEEP_SECS", 60.0, minimum=1.0)

@@ -8,9 +8,11 @@ without importing them.
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.dispatch import Signal
 
+from agentplatform.checks import secret_key_check
 from agentplatform.graphs import get_registry
 
 # Sent with sender="api" or "worker". A receiver that raises stops the process: start-up work is not optional.
@@ -18,6 +20,9 @@ process_starting = Signal()
 
 
 def process_start(*, kind: str) -> None:
+    # Daphne and Celery do not run Django's checks: refuse the public development key here too.
+    for error in secret_key_check(None):
+        raise ImproperlyConfigured(f"{error.msg} {error.hint}")
     # Graphs load now, so a broken langgraph.json stops start-up instead of failing the first request.
     get_registry()
     process_starting.send(sender=kind)

@@ -1,6 +1,8 @@
 """Reads of assistants and their versions.
 
-Every read goes through here so that ownership (auth, later) is one filter in one place.
+Every read goes through here so that ownership is one filter in one place: `user` (access.users.AuthUser; None
+is the server itself) is asked about with the official `@auth.on.assistants` event, and rows outside the filter
+its handler returns are absent, answering exactly as unknown ids.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.db.models.functions import Lower
 
+from access.authorization import authorize_sync, authorized
+from access.users import AuthUser
 from agentplatform.errors import InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
@@ -20,10 +24,16 @@ ASSISTANT_SORT_FIELDS = ("assistant_id", "graph_id", "name", "created_at", "upda
 SORT_ORDERS = ("asc", "desc")
 
 
-def assistant_get(*, assistant_id: str | uuid.UUID) -> Assistant:
+def assistants_authorized(*, user: AuthUser | None, action: str, value: dict) -> QuerySet[Assistant]:
+    """The assistants `user` may `action` (read, update, delete...), as its auth handler filters them."""
+    return authorized(Assistant.objects.all(), resource="assistants", action=action, value=value, user=user)
+
+
+def assistant_get(*, assistant_id: str | uuid.UUID, user: AuthUser | None = None) -> Assistant:
     """The assistant with this UUID; 422 for a malformed id, 404 (the official generic "Not Found") if absent."""
     pk = parse_uuid(assistant_id, "assistant")
-    assistant = Assistant.objects.filter(assistant_id=pk).first()
+    visible = assistants_authorized(user=user, action="read", value={"assistant_id": pk})
+    assistant = visible.filter(assistant_id=pk).first()
     if assistant is None:
         raise NotFound("Not Found")
     if not get_registry().has(assistant.graph_id):
@@ -38,9 +48,22 @@ def graph_assert_exists(*, graph_id: str) -> None:
         raise NotFound(f"Graph '{graph_id}' not found. Expected one of: {sorted(registry.graph_ids())}")
 
 
-def _filtered(*, metadata: dict | None, graph_id: str | None, name: str | None) -> QuerySet[Assistant]:
+def assistant_readable(*, assistant: Assistant, user: AuthUser | None) -> bool:
+    """Whether `user` may read an assistant already loaded (run and cron creation check the one they use)."""
+    filter_ = authorize_sync(
+        resource="assistants", action="read", value={"assistant_id": assistant.assistant_id}, user=user
+    )
+    return filter_ is None or filter_.matches(assistant.metadata)
+
+
+def _filtered(
+    *, metadata: dict | None, graph_id: str | None, name: str | None, user: AuthUser | None, page: tuple[int, int]
+) -> QuerySet[Assistant]:
+    value = {"graph_id": graph_id, "metadata": metadata or {}, "limit": page[0], "offset": page[1]}
+    queryset = assistants_authorized(user=user, action="search", value=value)
+    metadata = value["metadata"]  # as officially, what the handler left there is what is searched for
     # Assistants of graphs this server no longer serves are hidden, as the official Postgres edition does.
-    queryset = Assistant.objects.filter(graph_id__in=get_registry().graph_ids())
+    queryset = queryset.filter(graph_id__in=get_registry().graph_ids())
     if metadata:
         # jsonb @> : every given key present with an equal value, nested objects compared recursively.
         queryset = queryset.filter(metadata__contains=metadata)
@@ -61,6 +84,7 @@ def assistant_search(
     offset: int = 0,
     sort_by: str | None = None,
     sort_order: str | None = None,
+    user: AuthUser | None = None,
 ) -> tuple[list[Assistant], bool]:
     """One page of matching assistants, newest first by default, and whether more rows follow it."""
     sort_by = sort_by or "created_at"
@@ -72,22 +96,33 @@ def assistant_search(
     # Text sorts ignore case, as upstream; the id breaks ties so pages never overlap.
     key = Lower(sort_by) if sort_by in ("name", "graph_id") else F(sort_by)
     ordering = [key.desc(), F("assistant_id").desc()] if sort_order == "desc" else [key.asc(), F("assistant_id").asc()]
-    queryset = _filtered(metadata=metadata, graph_id=graph_id, name=name).order_by(*ordering)
+    queryset = _filtered(metadata=metadata, graph_id=graph_id, name=name, user=user, page=(limit, offset))
+    queryset = queryset.order_by(*ordering)
     # One extra row tells whether a next page exists without a COUNT(*).
     rows = list(queryset[offset : offset + limit + 1])
     return rows[:limit], len(rows) > limit
 
 
-def assistant_count(*, metadata: dict | None = None, graph_id: str | None = None, name: str | None = None) -> int:
-    return _filtered(metadata=metadata, graph_id=graph_id, name=name).count()
+def assistant_count(
+    *, metadata: dict | None = None, graph_id: str | None = None, name: str | None = None, user: AuthUser | None = None
+) -> int:
+    return _filtered(metadata=metadata, graph_id=graph_id, name=name, user=user, page=(0, 0)).count()
 
 
 def assistant_version_list(
-    *, assistant_id: str | uuid.UUID, metadata: dict | None = None, limit: int = 10, offset: int = 0
+    *,
+    assistant_id: str | uuid.UUID,
+    metadata: dict | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    user: AuthUser | None = None,
 ) -> list[AssistantVersion]:
-    """Versions of one assistant, newest first; like upstream, an empty page is a 404."""
+    """Versions of one assistant, newest first; like upstream, an empty page is a 404. The read filter applies
+    to each version's metadata, as officially."""
     pk = parse_uuid(assistant_id, "assistant")
-    queryset = AssistantVersion.objects.filter(assistant_id=pk)
+    versions = AssistantVersion.objects.filter(assistant_id=pk)
+    value = {"assistant_id": pk}
+    queryset = authorized(versions, resource="assistants", action="read", value=value, user=user)
     if metadata:
         queryset = queryset.filter(metadata__contains=metadata)
     versions = list(queryset.order_by("-version")[offset : offset + limit])

@@ -1,4 +1,9 @@
-"""Writes to assistants: create, update (a new version each time), pin a version, delete, system assistants."""
+"""Writes to assistants: create, update (a new version each time), pin a version, delete, system assistants.
+
+Each write asks `user`'s `@auth.on.assistants` handler first (access.authorization; None is the server itself):
+it may refuse, stamp the metadata written, or restrict the assistants the write may touch, those outside being
+answered exactly as unknown ids.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,21 @@ from django.db.models import Max
 from django.utils import timezone
 from langgraph.pregel import Pregel
 
+from access.authorization import authorize_sync
+from access.users import AuthUser
 from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
 from agentplatform.reserved import config_and_context, without_reserved_metadata
 from assistants.models import Assistant, AssistantVersion, system_assistant_id
-from assistants.selectors import assistant_get, graph_assert_exists
+from assistants.selectors import assistant_get, assistants_authorized, graph_assert_exists
 
 VERSIONED_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
 # Higher apps register here (in AppConfig.ready) what must happen when an assistant is deleted, e.g. threads
 # deleting the threads it ran on and runs cancelling its in-flight runs; assistants cannot import them.
-# Each hook is called as hook(assistant_id=<UUID>, delete_threads=<bool>) inside the deleting transaction.
+# Each hook is called as hook(assistant_id=<UUID>, delete_threads=<bool>, user=<AuthUser | None>) inside the
+# deleting transaction; with a user, a hook touches only what that user may delete.
 AssistantDeleteHook = Callable[..., None]
 assistant_delete_hooks: list[AssistantDeleteHook] = []
 
@@ -51,11 +59,17 @@ def assistant_create(
     if_exists: str = "raise",
     name: str | None = None,
     description: str | None = None,
+    user: AuthUser | None = None,
 ) -> Assistant:
-    """A new assistant at version 1; with if_exists="do_nothing" an existing one with that id is returned as is."""
+    """A new assistant at version 1; with if_exists="do_nothing" an existing one with that id is returned as is.
+    An existing one outside the user's filter is a 409, as officially (it is not theirs to return)."""
     if if_exists not in ("raise", "do_nothing"):
         raise InvalidInput(f"Invalid if_exists '{if_exists}'; use 'raise' or 'do_nothing'")
     pk = parse_uuid(assistant_id, "assistant") if assistant_id else uuid.uuid4()
+    value = {"assistant_id": pk, "graph_id": graph_id, "config": config or {}, "context": context}
+    value |= {"metadata": without_reserved_metadata(metadata), "name": name}
+    filter_ = authorize_sync(resource="assistants", action="create", value=value, user=user)
+    metadata = value["metadata"]  # the handler may stamp it (e.g. the owner)
     config, context = config_and_context(config, context)
     graph_assert_exists(graph_id=graph_id)
     now = timezone.now()
@@ -63,7 +77,7 @@ def assistant_create(
         "graph_id": graph_id,
         "config": config,
         "context": context or {},
-        "metadata": without_reserved_metadata(metadata),
+        "metadata": metadata,
         "name": name or "Untitled",
         "description": description,
         "created_at": now,
@@ -72,15 +86,17 @@ def assistant_create(
     with transaction.atomic():
         assistant, created = Assistant.objects.get_or_create(assistant_id=pk, defaults=fields)
         if not created:
-            if if_exists == "raise":
+            if if_exists == "raise" or (filter_ is not None and not filter_.matches(assistant.metadata)):
                 raise Conflict(f"Assistant {pk} already exists")
             return assistant
         _version_from(assistant, 1).save()
     return assistant
 
 
-def _locked(pk: uuid.UUID) -> Assistant:
-    assistant = Assistant.objects.select_for_update().filter(assistant_id=pk).first()
+def _locked(pk: uuid.UUID, *, user: AuthUser | None, value: dict) -> Assistant:
+    """The assistant row locked for an update, if `user`'s update handler lets them touch it."""
+    visible = assistants_authorized(user=user, action="update", value=value)
+    assistant = visible.select_for_update().filter(assistant_id=pk).first()
     if assistant is None:
         raise NotFound(f"Assistant {pk} not found")
     return assistant
@@ -95,21 +111,24 @@ def assistant_update(
     metadata: dict | None = None,
     name: str | None = None,
     description: str | None = None,
+    user: AuthUser | None = None,
 ) -> Assistant:
     """Apply a patch as a new version that becomes the latest; metadata is merged into the current one."""
     pk = parse_uuid(assistant_id, "assistant")
+    value = {"assistant_id": pk, "graph_id": graph_id, "config": config or {}, "context": context}
+    value |= {"metadata": without_reserved_metadata(metadata), "name": name}
     config, context = config_and_context(config, context)
     if graph_id is not None:
         graph_assert_exists(graph_id=graph_id)
     with transaction.atomic():
-        assistant = _locked(pk)
+        assistant = _locked(pk, user=user, value=value)  # its handler may stamp value["metadata"]
         if graph_id is not None:
             assistant.graph_id = graph_id
         if config:
             assistant.config = config
         if context is not None:
             assistant.context = context
-        assistant.metadata = {**assistant.metadata, **without_reserved_metadata(metadata)}
+        assistant.metadata = {**assistant.metadata, **value["metadata"]}
         if name is not None:
             assistant.name = name
         if description is not None:
@@ -140,11 +159,11 @@ def assistant_save_edited(*, assistant: Assistant) -> Assistant:
     return assistant
 
 
-def assistant_set_latest(*, assistant_id: str | uuid.UUID, version: int) -> Assistant:
+def assistant_set_latest(*, assistant_id: str | uuid.UUID, version: int, user: AuthUser | None = None) -> Assistant:
     """Make an earlier (or later) version the current one; its fields are copied back onto the assistant."""
     pk = parse_uuid(assistant_id, "assistant")
     with transaction.atomic():
-        assistant = _locked(pk)
+        assistant = _locked(pk, user=user, value={"assistant_id": pk, "version": version})
         chosen = AssistantVersion.objects.filter(assistant=assistant, version=version).first()
         if chosen is None:
             raise NotFound(f"Version {version} not found for assistant {pk}")
@@ -156,15 +175,18 @@ def assistant_set_latest(*, assistant_id: str | uuid.UUID, version: int) -> Assi
     return assistant
 
 
-def assistant_delete(*, assistant_id: str | uuid.UUID, delete_threads: bool = False) -> None:
+def assistant_delete(
+    *, assistant_id: str | uuid.UUID, delete_threads: bool = False, user: AuthUser | None = None
+) -> None:
     """Delete an assistant and its versions; registered hooks clean up what higher layers hold for it."""
     pk = parse_uuid(assistant_id, "assistant")
+    visible = assistants_authorized(user=user, action="delete", value={"assistant_id": pk})
     with transaction.atomic():
-        assistant = Assistant.objects.select_for_update().filter(assistant_id=pk).first()
+        assistant = visible.select_for_update().filter(assistant_id=pk).first()
         if assistant is None:
             raise NotFound(f"Assistant with ID {pk} not found")
         for hook in list(assistant_delete_hooks):
-            hook(assistant_id=pk, delete_threads=delete_threads)
+            hook(assistant_id=pk, delete_threads=delete_threads, user=user)
         assistant.delete()
 
 
@@ -221,21 +243,21 @@ def assistants_ensure_system(*, graph_ids: Iterable[str]) -> None:
         pass
 
 
-def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
+def assistant_resolve(*, assistant_id: str | uuid.UUID, user: AuthUser | None = None) -> Assistant:
     """Where the API accepts "an assistant UUID or a graph name" (runs, crons, /graph).
 
     A graph name always means that graph's system assistant, never "the first assistant of the graph"; one that
-    is missing (deleted, or asked for before start-up created it) is created again.
+    is missing (deleted, or asked for before start-up created it) is created again. With a user, the assistant
+    must be one they may read.
     """
     if isinstance(assistant_id, uuid.UUID):
-        return assistant_get(assistant_id=assistant_id)
+        return assistant_get(assistant_id=assistant_id, user=user)
     registry = get_registry()
     if registry.has(assistant_id):
-        found = Assistant.objects.filter(assistant_id=system_assistant_id(assistant_id)).first()
-        if found is not None:
-            return found
-        assistants_ensure_system(graph_ids=[assistant_id])
-        return assistant_get(assistant_id=system_assistant_id(assistant_id))
+        pk = system_assistant_id(assistant_id)
+        if not Assistant.objects.filter(assistant_id=pk).exists():
+            assistants_ensure_system(graph_ids=[assistant_id])
+        return assistant_get(assistant_id=pk, user=user)
     try:
         pk = uuid.UUID(str(assistant_id))
     except ValueError:
@@ -244,7 +266,7 @@ def assistant_resolve(*, assistant_id: str | uuid.UUID) -> Assistant:
             "- A valid assistant UUID, or\n"
             f"- One of the registered graphs: {', '.join(registry.graph_ids())}"
         ) from None
-    return assistant_get(assistant_id=pk)
+    return assistant_get(assistant_id=pk, user=user)
 
 
 def _system_sync(expected: list[Assistant]) -> None:

@@ -1,4 +1,5 @@
-"""HTTP endpoints of /assistants: validate, call one service or selector, serialize."""
+"""HTTP endpoints of /assistants: validate, call one service or selector as the caller (`request.identity`),
+serialize."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ TAGS = ["Assistants"]
 class AssistantCreateView(APIView):
     @extend_schema(tags=TAGS, request=AssistantCreateSerializer, responses=AssistantSerializer)
     def post(self, request: Request) -> Response:
-        assistant = services.assistant_create(**validated(AssistantCreateSerializer, request.data))
+        assistant = services.assistant_create(
+            **validated(AssistantCreateSerializer, request.data), user=request.identity
+        )
         return Response(AssistantSerializer(assistant).data)
 
 
@@ -38,7 +41,7 @@ class AssistantSearchView(APIView):
     def post(self, request: Request) -> Response:
         params = validated(AssistantSearchSerializer, request.data)
         select = params.pop("select", None)
-        assistants, has_more = selectors.assistant_search(**params)
+        assistants, has_more = selectors.assistant_search(**params, user=request.identity)
         headers = pagination_headers(offset=params["offset"], returned=len(assistants), has_more=has_more)
         return Response(AssistantSerializer(assistants, many=True, select=select).data, headers=headers)
 
@@ -46,18 +49,22 @@ class AssistantSearchView(APIView):
 class AssistantCountView(APIView):
     @extend_schema(tags=TAGS, request=AssistantCountSerializer, responses=OpenApiTypes.INT)
     def post(self, request: Request) -> Response:
-        return Response(selectors.assistant_count(**validated(AssistantCountSerializer, request.data)))
+        return Response(
+            selectors.assistant_count(**validated(AssistantCountSerializer, request.data), user=request.identity)
+        )
 
 
 class AssistantDetailView(APIView):
     @extend_schema(tags=TAGS, responses=AssistantSerializer)
     def get(self, request: Request, assistant_id: str) -> Response:
-        return Response(AssistantSerializer(selectors.assistant_get(assistant_id=assistant_id)).data)
+        return Response(
+            AssistantSerializer(selectors.assistant_get(assistant_id=assistant_id, user=request.identity)).data
+        )
 
     @extend_schema(tags=TAGS, request=AssistantPatchSerializer, responses=AssistantSerializer)
     def patch(self, request: Request, assistant_id: str) -> Response:
         params = validated(AssistantPatchSerializer, request.data)
-        assistant = services.assistant_update(assistant_id=assistant_id, **params)
+        assistant = services.assistant_update(assistant_id=assistant_id, **params, user=request.identity)
         return Response(AssistantSerializer(assistant).data)
 
     @extend_schema(
@@ -67,7 +74,7 @@ class AssistantDetailView(APIView):
     )
     def delete(self, request: Request, assistant_id: str) -> Response:
         delete_threads = query_flag(request, "delete_threads")
-        services.assistant_delete(assistant_id=assistant_id, delete_threads=delete_threads)
+        services.assistant_delete(assistant_id=assistant_id, delete_threads=delete_threads, user=request.identity)
         return Response(status=204)
 
 
@@ -80,9 +87,9 @@ class AssistantGraphView(APIView):
     def get(self, request: Request, assistant_id: str) -> Response:
         # Unlike the other assistant endpoints, /graph also takes a graph name (its system assistant).
         if get_registry().has(assistant_id):
-            assistant = services.assistant_resolve(assistant_id=assistant_id)
+            assistant = services.assistant_resolve(assistant_id=assistant_id, user=request.identity)
         else:
-            assistant = selectors.assistant_get(assistant_id=assistant_id)
+            assistant = selectors.assistant_get(assistant_id=assistant_id, user=request.identity)
         xray = graph_info.parse_xray(request.query_params.get("xray"))
         return Response(graph_info.assistant_drawable_graph(assistant=assistant, xray=xray))
 
@@ -90,7 +97,7 @@ class AssistantGraphView(APIView):
 class AssistantSchemasView(APIView):
     @extend_schema(tags=TAGS, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, assistant_id: str) -> Response:
-        assistant = selectors.assistant_get(assistant_id=assistant_id)
+        assistant = selectors.assistant_get(assistant_id=assistant_id, user=request.identity)
         return Response(graph_info.assistant_schemas(assistant=assistant))
 
 
@@ -101,7 +108,7 @@ class AssistantSubgraphsView(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
-        assistant = selectors.assistant_get(assistant_id=assistant_id)
+        assistant = selectors.assistant_get(assistant_id=assistant_id, user=request.identity)
         recurse = query_flag(request, "recurse")
         return Response(graph_info.assistant_subgraphs(assistant=assistant, namespace=namespace, recurse=recurse))
 
@@ -112,7 +119,7 @@ class AssistantVersionsView(APIView):
     )
     def post(self, request: Request, assistant_id: str) -> Response:
         params = validated(AssistantVersionsSearchSerializer, request.data)
-        versions = selectors.assistant_version_list(assistant_id=assistant_id, **params)
+        versions = selectors.assistant_version_list(assistant_id=assistant_id, **params, user=request.identity)
         return Response(AssistantVersionSerializer(versions, many=True).data)
 
 
@@ -120,5 +127,5 @@ class AssistantLatestView(APIView):
     @extend_schema(tags=TAGS, request=AssistantVersionChangeSerializer, responses=AssistantSerializer)
     def post(self, request: Request, assistant_id: str) -> Response:
         version = validated(AssistantVersionChangeSerializer, request.data)["version"]
-        assistant = services.assistant_set_latest(assistant_id=assistant_id, version=version)
+        assistant = services.assistant_set_latest(assistant_id=assistant_id, version=version, user=request.identity)
         return Response(AssistantSerializer(assistant).data)

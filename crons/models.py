@@ -23,6 +23,9 @@ class Cron(models.Model):
         Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_column="thread_id"
     )
     user_id = models.CharField(max_length=255, null=True, blank=True)
+    # Who created it, as runs carry their caller (access.users.auth_configurable): its runs are made as that user.
+    # Null for crons the server made itself. Not part of the API's Cron shape.
+    auth_user = models.JSONField(null=True, blank=True, editable=False)
     schedule = models.CharField(max_length=255)
     timezone = models.CharField(max_length=64, null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)

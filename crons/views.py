@@ -32,7 +32,8 @@ def _create(request: Request, thread_id: str | None) -> Response:
     body = _body(request)
     fields = validated(CronCreateSerializer, body)
     fields.pop("multitask_strategy", None)
-    cron = services.cron_create(body=body, thread_id=thread_id, **{k: v for k, v in fields.items() if v is not None})
+    given = {k: v for k, v in fields.items() if v is not None}
+    cron = services.cron_create(body=body, thread_id=thread_id, **given, user=request.identity)
     return Response(CronSerializer(cron).data)
 
 
@@ -51,17 +52,19 @@ class ThreadCronCreateView(APIView):
 class CronDetailView(APIView):
     @extend_schema(tags=TAGS, responses=CronSerializer)
     def get(self, request: Request, cron_id: str) -> Response:
-        return Response(CronSerializer(selectors.cron_get(cron_id=cron_id)).data)
+        return Response(CronSerializer(selectors.cron_get(cron_id=cron_id, user=request.identity)).data)
 
     @extend_schema(tags=TAGS, request=CronPatchSerializer, responses=CronSerializer)
     def patch(self, request: Request, cron_id: str) -> Response:
         body = _body(request)
         fields = validated(CronPatchSerializer, body)
-        return Response(CronSerializer(services.cron_update(cron_id=cron_id, body=body, fields=fields)).data)
+        return Response(
+            CronSerializer(services.cron_update(cron_id=cron_id, body=body, fields=fields, user=request.identity)).data
+        )
 
     @extend_schema(tags=TAGS, responses={204: None})
     def delete(self, request: Request, cron_id: str) -> Response:
-        services.cron_delete(cron_id=cron_id)
+        services.cron_delete(cron_id=cron_id, user=request.identity)
         return Response(status=204)
 
 
@@ -70,7 +73,7 @@ class CronSearchView(APIView):
     def post(self, request: Request) -> Response:
         params = validated(CronSearchSerializer, request.data)
         select = params.pop("select", None)
-        crons, has_more = selectors.cron_search(**params)
+        crons, has_more = selectors.cron_search(**params, user=request.identity)
         headers = pagination_headers(offset=params["offset"], returned=len(crons), has_more=has_more)
         return Response(CronSerializer(crons, many=True, select=select).data, headers=headers)
 
@@ -78,4 +81,4 @@ class CronSearchView(APIView):
 class CronCountView(APIView):
     @extend_schema(tags=TAGS, request=CronCountSerializer, responses=OpenApiTypes.INT)
     def post(self, request: Request) -> Response:
-        return Response(selectors.cron_count(**validated(CronCountSerializer, request.data)))
+        return Response(selectors.cron_count(**validated(CronCountSerializer, request.data), user=request.identity))

@@ -40,7 +40,8 @@ class Run(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    # Last time a Celery message was sent for this run (the sweeper re-sends lost ones).
+    # When the last Celery message for this run was sent (or, with a countdown, is due): the sweeper re-sends
+    # unanswered ones. None until the first one: a delayed run is rung by the sweeper once it is due.
     enqueued_at = models.DateTimeField(null=True, blank=True)
     cancel_action = models.CharField(max_length=16, null=True, blank=True)
     temporary = models.BooleanField(default=False)
@@ -58,7 +59,34 @@ class Run(models.Model):
             models.Index(fields=["thread", "created_at"], name="run_thread_created"),
             models.Index(fields=["available_at"], name="run_pending_available", condition=Q(status="pending")),
             models.Index(fields=["lease_expires_at"], name="run_running_lease", condition=Q(status="running")),
+            # The admin: the run list newest first (all, or of one status), runs by status in the last hour or
+            # day, and the latest failures (docs/benchmarks.md, admin pages).
+            models.Index(fields=["created_at"], name="run_created"),
+            models.Index(fields=["status", "created_at"], name="run_status_created"),
+            models.Index(fields=["ended_at"], name="run_failed_ended", condition=Q(status__in=["error", "timeout"])),
         ]
 
     def __str__(self) -> str:
         return f"{self.run_id} ({self.status})"
+
+    @property
+    def shown_status(self) -> str:
+        """The status the API shows. A run whose cancel was requested is `interrupted` at once, as the official
+        server answers right after a cancel, while its worker stops it (the row stays `running` until then, so
+        the thread cannot start another run meanwhile)."""
+        if self.cancel_action and self.status in self.IN_FLIGHT:
+            return self.Status.INTERRUPTED
+        return self.status
+
+
+# In flight, but its cancel was requested: shown `interrupted`, and cannot be cancelled again (Run.shown_status).
+CANCELLING = Q(status__in=Run.IN_FLIGHT, cancel_action__isnull=False)
+
+
+def shown_status_filter(status: str) -> Q:
+    """The rows whose shown status is `status`."""
+    if status == Run.Status.INTERRUPTED:
+        return Q(status=status) | CANCELLING
+    if status in Run.IN_FLIGHT:
+        return Q(status=status) & ~CANCELLING
+    return Q(status=status)

@@ -33,7 +33,7 @@ def run_json(run: Run, select: list[str] | None = None) -> dict[str, Any]:
         "assistant_id": str(run.assistant_id),
         "created_at": _iso(run.created_at),
         "updated_at": _iso(run.updated_at),
-        "status": run.status,
+        "status": run.shown_status,
         "metadata": run.metadata,
         "kwargs": run.kwargs,
         "multitask_strategy": run.multitask_strategy,

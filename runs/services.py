@@ -2,27 +2,38 @@
 
 Every write that involves a thread's runs first locks the thread row (SELECT ... FOR UPDATE), so two requests
 on one thread are serialized: `reject` can never let two runs in, and a cancel never races a claim.
+
+Runs are resources of their thread: `user`'s `@auth.on.threads` handler (create_run, read, update, delete) says
+which threads a write may touch, and a run's assistant must be one the user may read (system assistants
+excepted, as officially). Outside the filter, a thread answers exactly as an unknown id. None is the server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from access.authorization import authorize_sync
+from access.filters import Filter
+from access.users import AuthUser, auth_configurable
 from agentplatform import stream_log
 from agentplatform.errors import Conflict, InvalidInput, NotFound
 from agentplatform.ids import parse_uuid, uuid7
 from assistants.models import Assistant
+from assistants.selectors import assistant_readable
 from assistants.services import assistant_resolve
 from runs.engine import doorbell
 from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.webhooks import webhook_validate
-from runs.models import Run
+from runs.models import CANCELLING, Run
 from runs.payload import IfNotExists, MultitaskStrategy, OnCompletion, RunRequest, parse_run_payload
+from runs.selectors import runs_authorized
 from threads.models import Thread
 
 THREAD_OR_ASSISTANT_NOT_FOUND = "Thread or assistant not found."
@@ -34,11 +45,15 @@ NO_RUNS_TO_CANCEL = (
 CANCEL_ACTIONS = ("interrupt", "rollback")
 
 
-def _assistant(ref: str) -> Assistant:
+def _assistant(ref: str, user: AuthUser | None) -> Assistant:
     try:
-        return assistant_resolve(assistant_id=ref)
+        assistant = assistant_resolve(assistant_id=ref)
     except NotFound:
         raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND) from None
+    system = (assistant.metadata or {}).get("created_by") == "system"
+    if not system and not assistant_readable(assistant=assistant, user=user):
+        raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
+    return assistant
 
 
 def _new_thread_metadata(request: RunRequest, assistant: Assistant) -> dict:
@@ -50,22 +65,27 @@ def _new_thread_metadata(request: RunRequest, assistant: Assistant) -> dict:
     }
 
 
-def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assistant) -> Thread:
-    """The thread row, locked for this transaction; created when the request allows it."""
+def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assistant, filter_: Filter | None) -> Thread:
+    """The thread row, locked for this transaction (if the user's create_run filter lets them use it); created
+    when the request allows it."""
     if request.if_not_exists == IfNotExists.CREATE:
         metadata = _new_thread_metadata(request, assistant)
         # ON CONFLICT DO NOTHING: a concurrent request may create the same thread first.
         Thread.objects.bulk_create(
             [Thread(thread_id=thread_id, metadata=metadata, status=Thread.Status.BUSY)], ignore_conflicts=True
         )
-    thread = Thread.objects.select_for_update().filter(thread_id=thread_id).first()
+    threads = Thread.objects.filter(filter_.q()) if filter_ is not None else Thread.objects.all()
+    thread = threads.select_for_update().filter(thread_id=thread_id).first()
     if thread is None:
         raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
     return thread
 
 
-def _kwargs(request: RunRequest, assistant: Assistant, thread: Thread, run_id: uuid.UUID, temporary: bool) -> dict:
-    """The official Run.kwargs: the run's config merged over the assistant's and thread's, with the server's ids."""
+def _kwargs(
+    request: RunRequest, assistant: Assistant, thread: Thread, run_id: uuid.UUID, temporary: bool, user: AuthUser | None
+) -> dict:
+    """The official Run.kwargs: the run's config merged over the assistant's and thread's, with the server's ids
+    and the caller (langgraph_auth_user...; a run the server makes for itself carries none)."""
     configurable = {
         **((assistant.config or {}).get("configurable") or {}),
         **((thread.config or {}).get("configurable") or {}),
@@ -75,6 +95,7 @@ def _kwargs(request: RunRequest, assistant: Assistant, thread: Thread, run_id: u
         "thread_id": str(thread.thread_id),
         "graph_id": assistant.graph_id,
         "assistant_id": str(assistant.assistant_id),
+        **(auth_configurable(user) if user is not None else {}),
     }
     metadata = _run_metadata(request, assistant, thread)
     config = {**(assistant.config or {}), **request.config, "configurable": configurable, "metadata": metadata}
@@ -109,12 +130,16 @@ def _run_metadata(request: RunRequest, assistant: Assistant, thread: Thread) -> 
 
 
 def _in_flight(thread: Thread) -> list[Run]:
-    return list(Run.objects.filter(thread=thread, status__in=Run.IN_FLIGHT).order_by("created_at"))
+    # A run being cancelled counts as interrupted already, as officially: `reject` lets the next run in, and it
+    # waits (pending) until the worker has stopped the old one.
+    runs = Run.objects.filter(thread=thread, status__in=Run.IN_FLIGHT).exclude(CANCELLING)
+    return list(runs.order_by("created_at"))
 
 
 def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     """Double texting: reject refuses, interrupt/rollback cancel what is in flight, enqueue waits its turn."""
     if strategy == MultitaskStrategy.ENQUEUE:
+        _check_pending_cap(thread)
         return
     in_flight = _in_flight(thread)
     if not in_flight:
@@ -124,32 +149,66 @@ def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
     _cancel_locked(in_flight, action=strategy)
 
 
-def run_create(*, thread_id: uuid.UUID | str | None, payload: Any, stateless: bool = False) -> Run:
+def _check_pending_cap(thread: Thread) -> None:
+    """A thread's queue is bounded: counted under the thread's row lock, so concurrent enqueues cannot pass it."""
+    cap = settings.RUNS_MAX_PENDING_PER_THREAD
+    if Run.objects.filter(thread=thread, status=Run.Status.PENDING).count() >= cap:
+        raise InvalidInput(
+            f"The thread already has {cap} pending runs, the most it may queue (the RUNS_MAX_PENDING_PER_THREAD"
+            " setting); wait for some of them to finish"
+        )
+
+
+def _create_run_value(request: RunRequest, assistant: Assistant, thread_id: uuid.UUID | None, temporary: bool):
+    """The official `threads.create_run` payload; its handler may stamp `metadata` (the run's and a new thread's)."""
+    return {
+        "thread_id": None if temporary else thread_id,
+        "assistant_id": assistant.assistant_id,
+        "run_id": None,
+        "status": Run.Status.PENDING.value,
+        "metadata": dict(request.metadata),
+        "prevent_insert_if_inflight": request.multitask_strategy == MultitaskStrategy.REJECT,
+        "multitask_strategy": request.multitask_strategy.value,
+        "if_not_exists": request.if_not_exists.value,
+        "after_seconds": request.after_seconds,
+        "kwargs": {"input": request.input, "command": request.command, "config": request.config},
+    }
+
+
+def run_create(
+    *, thread_id: uuid.UUID | str | None, payload: Any, stateless: bool = False, user: AuthUser | None = None
+) -> Run:
     """Validate a run-create body and insert the pending run; its Celery doorbell rings after commit."""
     request = parse_run_payload(payload, stateless=stateless or thread_id is None)
-    assistant = _assistant(request.assistant_ref)
+    assistant = _assistant(request.assistant_ref, user)
     if request.webhook:
         webhook_validate(request.webhook)
     temporary = thread_id is None and request.on_completion == OnCompletion.DELETE
+    thread_pk = parse_uuid(thread_id, "thread") if thread_id is not None else None
+    value = _create_run_value(request, assistant, thread_pk, temporary)
+    filter_ = authorize_sync(resource="threads", action="create_run", value=value, user=user)
+    request = dataclasses.replace(request, metadata=value["metadata"])
     with transaction.atomic():
-        if thread_id is None:
+        if thread_pk is None:
             # A stateless run's thread is new and known to nobody else: no lock, no double texting to apply.
             thread = Thread.objects.create(metadata=_new_thread_metadata(request, assistant), status=Thread.Status.BUSY)
         else:
-            thread = _locked_thread(parse_uuid(thread_id, "thread"), request, assistant)
+            thread = _locked_thread(thread_pk, request, assistant, filter_)
             _apply_strategy(thread, request.multitask_strategy)
-        run = _insert(request, assistant, thread, temporary)
+        run = _insert(request, assistant, thread, temporary, user)
         if thread_id is not None:
             _mark_thread_busy(thread, assistant)
-        transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
+            transaction.on_commit(lambda: stream_log.note_run_created_sync(thread.thread_id, run.run_id))
+        if doorbell.rings_at_creation(request.after_seconds):
+            transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
 
-def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary: bool) -> Run:
+def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary: bool, user: AuthUser | None) -> Run:
     now = timezone.now()
     start = now + timedelta(seconds=request.after_seconds)
     run_id = uuid7()
-    kwargs = _kwargs(request, assistant, thread, run_id, temporary)
+    kwargs = _kwargs(request, assistant, thread, run_id, temporary, user)
     return Run.objects.create(
         run_id=run_id,
         thread=thread,
@@ -162,7 +221,8 @@ def _insert(request: RunRequest, assistant: Assistant, thread: Thread, temporary
         created_at=start,
         updated_at=now,
         available_at=start,
-        enqueued_at=now,
+        # Rung when due (a short countdown) or left to the sweeper, which rings runs with no enqueued_at once due.
+        enqueued_at=start if doorbell.rings_at_creation(request.after_seconds) else None,
         temporary=temporary,
     )
 
@@ -183,8 +243,9 @@ def _cancel_locked(runs: list[Run], *, action: str) -> None:
     now = timezone.now()
     for run in runs:
         if run.status == Run.Status.RUNNING:
-            # Its worker polls cancel_action and stops the graph within a second.
+            # Its worker stops the graph on the control message, or on its next poll of cancel_action.
             Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_action=action, updated_at=now)
+            transaction.on_commit(lambda run_id=run.run_id: stream_log.publish_cancel_sync(run_id, action))
         elif action == "rollback":
             run_delete_with_checkpoints(run=run)
             transaction.on_commit(lambda run_id=run.run_id: stream_log.finish_sync(run_id, "interrupted", {}))
@@ -209,16 +270,21 @@ def run_cancel(
     run_ids: list | None = None,
     status: str | None = None,
     action: str = "interrupt",
+    user: AuthUser | None = None,
 ) -> list[uuid.UUID]:
-    """Cancel in-flight runs (by thread + ids, or by status); 404 when none matched. Returns the cancelled ids."""
+    """Cancel in-flight runs (by thread + ids, or by status); 404 when none matched. Returns the cancelled ids.
+
+    Only runs on threads the user may update are candidates, `status` included (another user's runs are as
+    absent as unknown ones).
+    """
     action = action if action in CANCEL_ACTIONS else "interrupt"
-    candidates = _cancel_candidates(thread_id=thread_id, run_ids=run_ids, status=status)
+    candidates = _cancel_candidates(thread_id=thread_id, run_ids=run_ids, status=status, action=action, user=user)
     cancelled: list[uuid.UUID] = []
     for thread_pk in sorted({tid for tid, _ in candidates}):
         with transaction.atomic():
             Thread.objects.select_for_update().filter(thread_id=thread_pk).first()
             ids = [rid for tid, rid in candidates if tid == thread_pk]
-            runs = list(Run.objects.filter(run_id__in=ids, status__in=Run.IN_FLIGHT))
+            runs = list(Run.objects.filter(run_id__in=ids, status__in=Run.IN_FLIGHT).exclude(CANCELLING))
             _cancel_locked(runs, action=action)
             _settle_thread_after_cancel(thread_pk)
             cancelled.extend(run.run_id for run in runs)
@@ -227,31 +293,38 @@ def run_cancel(
     return cancelled
 
 
-def _cancel_candidates(*, thread_id: Any, run_ids: list | None, status: str | None) -> list[tuple]:
+def _cancel_candidates(
+    *, thread_id: Any, run_ids: list | None, status: str | None, action: str, user: AuthUser | None
+) -> list[tuple]:
     ids_ok = isinstance(run_ids, list) and all(isinstance(r, (str, uuid.UUID)) for r in run_ids)
     if run_ids is not None and not ids_ok:
         raise InvalidInput("run_ids: must be a list of run IDs")
     if status is not None and not isinstance(status, str):
         raise InvalidInput("Invalid status: must be 'pending', 'running', or 'all'")
+    statuses = {"pending": [Run.Status.PENDING], "running": [Run.Status.RUNNING], "all": list(Run.IN_FLIGHT)}
+    if status is not None and status not in statuses:
+        raise InvalidInput("Invalid status: must be 'pending', 'running', or 'all'")
+    ids = [parse_uuid(rid, "run") for rid in (run_ids or [])]
+    thread_pk = parse_uuid(thread_id, "thread") if thread_id is not None and status is None else None
+    value = {"thread_id": thread_pk, "action": action, "metadata": {"run_ids": ids or None, "status": status}}
+    queryset = runs_authorized(user=user, action="update", value=value)
     if status is not None:
-        statuses = {"pending": [Run.Status.PENDING], "running": [Run.Status.RUNNING], "all": list(Run.IN_FLIGHT)}
-        if status not in statuses:
-            raise InvalidInput("Invalid status: must be 'pending', 'running', or 'all'")
-        queryset = Run.objects.filter(status__in=statuses[status])
+        queryset = queryset.filter(status__in=statuses[status])
     else:
-        ids = [parse_uuid(rid, "run") for rid in (run_ids or [])]
-        queryset = Run.objects.filter(run_id__in=ids, status__in=Run.IN_FLIGHT)
-        if thread_id is not None:
-            queryset = queryset.filter(thread_id=parse_uuid(thread_id, "thread"))
-    return list(queryset.values_list("thread_id", "run_id"))
+        queryset = queryset.filter(run_id__in=ids, status__in=Run.IN_FLIGHT)
+        if thread_pk is not None:
+            queryset = queryset.filter(thread_id=thread_pk)
+    # A run already being cancelled shows as interrupted and is no longer cancellable (official behaviour).
+    return list(queryset.exclude(CANCELLING).values_list("thread_id", "run_id"))
 
 
-def run_delete(*, thread_id: uuid.UUID | str, run_id: uuid.UUID | str) -> None:
+def run_delete(*, thread_id: uuid.UUID | str, run_id: uuid.UUID | str, user: AuthUser | None = None) -> None:
     """Delete a run and the checkpoints it wrote; a running run is rolled back by its worker instead."""
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+    deletable = runs_authorized(user=user, action="delete", value={"run_id": run_pk, "thread_id": thread_pk})
     with transaction.atomic():
         Thread.objects.select_for_update().filter(thread_id=thread_pk).first()
-        run = Run.objects.filter(run_id=run_pk, thread_id=thread_pk).first()
+        run = deletable.filter(run_id=run_pk, thread_id=thread_pk).first()
         if run is None:
             raise NotFound("Run not found")
         if run.status in Run.IN_FLIGHT:
@@ -267,25 +340,30 @@ def run_delete_with_checkpoints(*, run: Run) -> None:
     Run.objects.filter(pk=run.pk).delete()
 
 
-def run_cancel_quietly(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
+def run_cancel_quietly(*, thread_id: uuid.UUID, run_id: uuid.UUID, user: AuthUser | None = None) -> None:
     """Cancel (interrupt) a run whose client went away (on_disconnect=cancel); a finished run is left alone."""
     try:
-        run_cancel(thread_id=thread_id, run_ids=[run_id])
+        run_cancel(thread_id=thread_id, run_ids=[run_id], user=user)
     except NotFound:
         pass
 
 
-def run_create_batch(*, payloads: list) -> list[Run]:
+def run_create_batch(*, payloads: list, user: AuthUser | None = None) -> list[Run]:
     """Several stateless runs, all or none."""
+    if len(payloads) > settings.RUNS_BATCH_MAX_SIZE:
+        cap = settings.RUNS_BATCH_MAX_SIZE
+        raise InvalidInput(f"A batch holds at most {cap} runs (the RUNS_BATCH_MAX_SIZE setting); got {len(payloads)}")
     with transaction.atomic():
-        return [run_create(thread_id=None, payload=payload, stateless=True) for payload in payloads]
+        return [run_create(thread_id=None, payload=payload, stateless=True, user=user) for payload in payloads]
 
 
-def runs_cancel_for_assistant(*, assistant_id: uuid.UUID, **_: Any) -> None:
-    """Interrupt the in-flight runs of an assistant being deleted (an assistants delete hook)."""
-    ids = list(Run.objects.filter(assistant_id=assistant_id, status__in=Run.IN_FLIGHT).values_list("run_id", flat=True))
+def runs_cancel_for_assistant(*, assistant_id: uuid.UUID, user: AuthUser | None = None, **_: Any) -> None:
+    """Interrupt the in-flight runs of an assistant being deleted (an assistants delete hook), those on threads
+    the user may update, as officially."""
+    in_flight = Run.objects.filter(assistant_id=assistant_id, status__in=Run.IN_FLIGHT)
+    ids = list(in_flight.values_list("run_id", flat=True))
     if ids:
         try:
-            run_cancel(run_ids=ids)
+            run_cancel(run_ids=ids, user=user)
         except NotFound:
             pass  # they finished meanwhile

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
-from celery.signals import worker_shutting_down
+from celery.signals import worker_ready, worker_shutting_down
 
-from runs.engine import worker_loop
+from runs.engine import cancel_listener, worker_loop
 from runs.engine.doorbell import EXECUTE_RUN_TASK
-from runs.engine.sweeper import run_sweep
+from runs.engine.sweeper import run_ring_due, run_sweep
 from runs.engine.worker import run_execute
 
 
@@ -21,7 +21,18 @@ def sweep_runs() -> dict[str, int]:
     return run_sweep()
 
 
+@shared_task(name="runs.tasks.ring_due_runs", ignore_result=True)
+def ring_due_runs() -> int:
+    return run_ring_due()
+
+
 @worker_shutting_down.connect
 def _release_runs_on_shutdown(**_: object) -> None:
     # Running runs get BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS to finish, then go back to pending (runs.engine.worker).
     worker_loop.begin_shutdown()
+
+
+@worker_ready.connect
+def _listen_for_cancels(**_: object) -> None:
+    # Subscribed before the first run starts, so its cancel need not wait for the Postgres poll.
+    cancel_listener.start()

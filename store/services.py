@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 from langgraph.store.base import NOT_PROVIDED, InvalidNamespaceError, NotProvided
 
-from agentplatform.errors import InvalidInput
+from access.users import AuthUser
+from agentplatform.errors import BadRequest, InvalidInput
 from store.backend import store_for_sync
-from store.validation import namespace_tuple
+from store.selectors import store_authorized
 
 logger = logging.getLogger(__name__)
 
@@ -22,21 +23,32 @@ def store_item_put(
     value: dict[str, Any],
     index: Literal[False] | list[str] | None = None,
     ttl: float | NotProvided | None = NOT_PROVIDED,
+    user: AuthUser | None = None,
 ) -> None:
     """Create or overwrite an item. `ttl` in minutes; not given means store.ttl.default_ttl, None means never."""
-    labels = namespace_tuple(namespace, allow_empty=False)
+    request = {"namespace": namespace, "key": key, "value": value, "index": index, "ttl": ttl}
+    store_authorized(action="put", value=request, user=user)
+    labels = _not_empty(request["namespace"])
     try:
-        store_for_sync().put(labels, key, value, index=index, ttl=ttl)
+        store_for_sync().put(labels, request["key"], request["value"], index=request["index"], ttl=request["ttl"])
     except InvalidNamespaceError as exc:
         raise InvalidInput(str(exc)) from None
 
 
-def store_item_delete(*, namespace: Sequence[str], key: str) -> None:
+def store_item_delete(*, namespace: Sequence[str], key: str, user: AuthUser | None = None) -> None:
     """Deleting a missing item is not an error."""
+    request = {"namespace": namespace, "key": key}
+    store_authorized(action="delete", value=request, user=user)
     try:
-        store_for_sync().delete(namespace_tuple(namespace, allow_empty=False), key)
+        store_for_sync().delete(_not_empty(request["namespace"]), request["key"])
     except InvalidNamespaceError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def _not_empty(namespace: tuple[str, ...]) -> tuple[str, ...]:
+    if not namespace:
+        raise BadRequest("Namespace cannot be empty.")
+    return namespace
 
 
 def store_items_sweep_expired() -> int:

@@ -29,7 +29,7 @@ class StoreItemView(APIView):
     def put(self, request: Request) -> Response:
         params = validated(StorePutSerializer, request.data)
         params.setdefault("ttl", NOT_PROVIDED)  # absent: store.ttl.default_ttl applies
-        services.store_item_put(**params)
+        services.store_item_put(**params, user=request.identity)
         return Response(status=204)
 
     @extend_schema(
@@ -48,26 +48,28 @@ class StoreItemView(APIView):
             # The official server answers this one case with an "error" key, not "detail".
             return Response({"error": "Key is required"}, status=400)
         refresh_ttl = query_flag(request, "refresh_ttl", default=None)
-        item = selectors.store_item_get(namespace=namespace, key=key, refresh_ttl=refresh_ttl)
+        item = selectors.store_item_get(namespace=namespace, key=key, refresh_ttl=refresh_ttl, user=request.identity)
         if item is None:
             return JsonResponse(None, safe=False)  # a JSON null body, which DRF's Response would leave empty
         return Response(item_json(item))
 
     @extend_schema(tags=TAGS, request=StoreDeleteSerializer, responses={204: None})
     def delete(self, request: Request) -> Response:
-        services.store_item_delete(**validated(StoreDeleteSerializer, request.data))
+        services.store_item_delete(**validated(StoreDeleteSerializer, request.data), user=request.identity)
         return Response(status=204)
 
 
 class StoreSearchView(APIView):
     @extend_schema(tags=TAGS, request=StoreSearchSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        items = selectors.store_item_search(**validated(StoreSearchSerializer, request.data))
+        items = selectors.store_item_search(**validated(StoreSearchSerializer, request.data), user=request.identity)
         return Response({"items": [item_json(item) for item in items]})
 
 
 class StoreNamespacesView(APIView):
     @extend_schema(tags=TAGS, request=StoreNamespacesSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        namespaces = selectors.store_namespace_list(**validated(StoreNamespacesSerializer, request.data))
+        namespaces = selectors.store_namespace_list(
+            **validated(StoreNamespacesSerializer, request.data), user=request.identity
+        )
         return Response({"namespaces": namespaces})

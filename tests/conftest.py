@@ -30,6 +30,29 @@ def stack():
     s.stop_all()
 
 
+AUTH_CONFIG = Path(__file__).parent / "graphs" / "langgraph_auth.json"
+# Custom auth (tests/graphs/auth.py) and built-in API keys together, as docs/auth.md describes them composing.
+AUTH_ENV = {
+    **INTEGRATION_ENV,
+    "LANGGRAPH_CONFIG": str(AUTH_CONFIG),
+    "AGENTPLATFORM_API_KEYS": "true",
+    "CRON_SCHEDULER_SLEEP_TIME": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def auth_stack():
+    """A second stack (own database, Daphne, worker, beat) that authenticates every request: the auth tests."""
+    log_dir = Path(tempfile.mkdtemp(prefix="agentplatform-auth-"))
+    s = Stack(base_env=AUTH_ENV, log_dir=log_dir)
+    s.create_database()
+    s.start_api()
+    s.start_worker()
+    s.start_beat()
+    yield s
+    s.stop_all()
+
+
 @pytest.fixture
 def client(stack):
     from langgraph_sdk import get_sync_client

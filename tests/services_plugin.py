@@ -6,6 +6,7 @@ Loaded with `-p tests.services_plugin` so it runs before pytest-django imports t
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def pytest_load_initial_conftests(early_config, parser, args):
     root = Path(tempfile.mkdtemp(prefix="agentplatform-test-"))
     _tmp.append(root)
     os.environ.setdefault("AGENTPLATFORM_DATA_DIR", str(root))
+    # DEBUG is off in tests, as in production: the public development key would be refused (agentplatform.E002).
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(32))
     os.environ.setdefault("LANGGRAPH_CONFIG", str(Path(__file__).parent / "graphs" / "langgraph.json"))
     if not (os.environ.get("DATABASE_URI") or os.environ.get("POSTGRES_URI")):
         pg = EmbeddedPostgres(root / "postgres", free_port(), durable=False).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import psycopg
 from agentplatform.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+_SECRET_KEY = secrets.token_urlsafe(32)
 
 
 def _with_database(uri: str, name: str) -> str:
@@ -36,18 +38,22 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def env(self, extra: dict | None = None) -> dict:
-        return {**os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
+        # A key of its own unless one is set: DEBUG is off and the development key is refused (agentplatform.E002).
+        defaults = {"DJANGO_SECRET_KEY": _SECRET_KEY}
+        return {**defaults, **os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
 
-    def create_database(self) -> None:
+    def create_database(self, admin_uri: str | None = None) -> None:
+        """A fresh database on `admin_uri`'s server (default: the session's DATABASE_URI), migrated."""
         name = f"it_{uuid.uuid4().hex[:8]}"
-        admin_uri = os.environ["DATABASE_URI"]
+        admin_uri = admin_uri or os.environ["DATABASE_URI"]
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         self.database_uri = _with_database(admin_uri, name)
         self.manage("migrate", "--noinput")
 
-    def manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), check=True, capture_output=True)
+    def manage(self, *args: str, extra_env: dict | None = None) -> None:
+        env = self.env(extra_env)
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
     def _spawn(self, name: str, args: list[str], extra_env: dict | None = None) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
@@ -57,11 +63,12 @@ class Stack:
         self.processes[name] = proc
         return proc
 
-    def start_api(self) -> None:
+    def start_api(self, extra_env: dict | None = None) -> None:
         port = free_port()
         self._spawn(
             "daphne",
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "agentplatform.asgi:application"],
+            extra_env,
         )
         self.url = f"http://127.0.0.1:{port}"
         _wait_http(f"{self.url}/ok", self.processes["daphne"], self.log_dir / "daphne.log")

@@ -1,6 +1,9 @@
 """Reads of threads and of their graph state (from LangGraph's Postgres checkpointer).
 
-Every read goes through here so that ownership (auth, later) is one filter in one place.
+Every read goes through here so that ownership is one filter in one place: `user` (access.users.AuthUser; None
+is the server itself) is asked about with the official `@auth.on.threads` event, and threads outside the filter
+its handler returns are absent, answering exactly as unknown ids. Runs are thread resources too: the run engine
+finds their threads through `threads_authorized`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from langgraph.errors import EmptyInputError, InvalidUpdateError
 from langgraph.pregel import Pregel
 
+from access.authorization import authorize_sync, authorized
+from access.users import AuthUser
 from agentplatform.errors import ApplicationError, BadRequest, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
@@ -28,17 +34,44 @@ THREAD_SORT_FIELDS = ("thread_id", "status", "created_at", "updated_at", "state_
 SORT_ORDERS = ("asc", "desc")
 
 
-def thread_get(*, thread_id: str | uuid.UUID) -> Thread:
-    """The thread with this id; 422 for a malformed id, 404 `Thread with ID … not found` if absent."""
+def threads_authorized(*, user: AuthUser | None, action: str, value: dict) -> QuerySet[Thread]:
+    """The threads `user` may `action` (read, update, delete, search, create_run), as its auth handler filters
+    them; `value` is the official payload of that event."""
+    return authorized(Thread.objects.all(), resource="threads", action=action, value=value, user=user)
+
+
+def thread_get(
+    *, thread_id: str | uuid.UUID, user: AuthUser | None = None, action: str = "read", value: dict | None = None
+) -> Thread:
+    """The thread with this id that `user` may `action` (the handler sees `{"thread_id", **value}`); 422 for a
+    malformed id, 404 `Thread with ID … not found` if absent."""
     pk = parse_uuid(thread_id, "thread")
-    thread = Thread.objects.filter(thread_id=pk).first()
+    visible = threads_authorized(user=user, action=action, value={"thread_id": pk, **(value or {})})
+    thread = visible.filter(thread_id=pk).first()
     if thread is None:
         raise NotFound(f"Thread with ID {pk} not found")
     return thread
 
 
-def _filtered(*, ids: list[uuid.UUID] | None, metadata: dict | None, values: dict | None, status: str | None):
-    queryset = Thread.objects.all()
+def thread_stream_allowed(*, thread_id: uuid.UUID, user: AuthUser | None) -> bool:
+    """Whether `user` may follow a thread's stream. As officially, only a read filter is checked against the
+    thread (an unknown thread streams nothing until runs start, unless a filter applies: then it is refused)."""
+    filter_ = authorize_sync(resource="threads", action="read", value={"thread_id": thread_id}, user=user)
+    return filter_ is None or Thread.objects.filter(filter_.q(), thread_id=thread_id).exists()
+
+
+def _filtered(
+    *,
+    ids: list[uuid.UUID] | None,
+    metadata: dict | None,
+    values: dict | None,
+    status: str | None,
+    user: AuthUser | None,
+    page: tuple[int, int],
+) -> QuerySet[Thread]:
+    value = {"metadata": metadata or {}, "values": values or {}, "status": status, "limit": page[0], "offset": page[1]}
+    queryset = threads_authorized(user=user, action="search", value=value)
+    metadata = value["metadata"]  # as officially, what the handler left there is what is searched for
     if ids:
         queryset = queryset.filter(thread_id__in=ids)
     # jsonb @> : every given key present with an equal value, nested objects compared recursively.
@@ -62,18 +95,23 @@ def thread_search(
     offset: int = 0,
     sort_by: str | None = None,
     sort_order: str | None = None,
+    user: AuthUser | None = None,
 ) -> tuple[list[Thread], bool]:
     """One page of matching threads and whether more exist after it (default order: updated_at, newest first)."""
     field = sort_by if sort_by in THREAD_SORT_FIELDS else "updated_at"
     descending = (sort_order or "desc").lower() != "asc"
     order = [f"-{field}", "-thread_id"] if descending else [field, "thread_id"]
-    queryset: QuerySet[Thread] = _filtered(ids=ids, metadata=metadata, values=values, status=status).order_by(*order)
+    queryset = _filtered(
+        ids=ids, metadata=metadata, values=values, status=status, user=user, page=(limit, offset)
+    ).order_by(*order)
     rows = list(queryset[offset : offset + limit + 1])
     return rows[:limit], len(rows) > limit
 
 
-def thread_count(*, metadata: dict | None = None, values: dict | None = None, status: str | None = None) -> int:
-    return _filtered(ids=None, metadata=metadata, values=values, status=status).count()
+def thread_count(
+    *, metadata: dict | None = None, values: dict | None = None, status: str | None = None, user: AuthUser | None = None
+) -> int:
+    return _filtered(ids=None, metadata=metadata, values=values, status=status, user=user, page=(0, 0)).count()
 
 
 def thread_graph_config(thread: Thread, configurable: dict | None = None) -> dict[str, Any]:
@@ -119,6 +157,9 @@ def thread_history_list(
     checkpoint: dict | None = None,
 ) -> list[dict[str, Any]]:
     """Checkpoints newest first, as ThreadState JSON; `before` is a checkpoint id, RunnableConfig or Checkpoint."""
+    if limit > settings.THREAD_HISTORY_MAX_LIMIT:
+        cap = settings.THREAD_HISTORY_MAX_LIMIT
+        raise InvalidInput(f"limit must be at most {cap} (the THREAD_HISTORY_MAX_LIMIT setting)")
     config = thread_graph_config(thread, {"checkpoint_ns": "", **_checkpoint_configurable(checkpoint)})
     before_config = _before_config(before)
     with thread_graph(thread, config) as graph:

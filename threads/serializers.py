@@ -222,7 +222,8 @@ class StateUpdateSerializer(serializers.Serializer):
 
 
 class HistorySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, allow_null=True)
+    # Capped by THREAD_HISTORY_MAX_LIMIT in threads.selectors.thread_history_list, for GET and POST alike.
+    limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     before = serializers.JSONField(required=False, allow_null=True)
     metadata = _dict_field()
     checkpoint = CheckpointSerializer(required=False, allow_null=True)

@@ -1,4 +1,9 @@
-"""Writes on threads: create/update/delete/copy/prune, state updates, and the refresh the run engine reuses."""
+"""Writes on threads: create/update/delete/copy/prune, state updates, and the refresh the run engine reuses.
+
+Each write asks `user`'s `@auth.on.threads` handler first (access.authorization; None is the server itself): it
+may refuse, stamp the metadata written, or restrict the threads the write may touch, those outside being answered
+exactly as unknown ids.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from langgraph.types import StateSnapshot, StateUpdate
 
+from access.authorization import authorize_sync
+from access.users import AuthUser
 from agentplatform import stream_log
 from agentplatform.errors import ApplicationError, BadRequest, Conflict, InvalidInput, NotFound
 from agentplatform.graphs import get_registry
@@ -21,7 +28,7 @@ from agentplatform.persistence import sync_checkpointer
 from agentplatform.reserved import without_reserved_metadata
 from agentplatform.serde import to_jsonable
 from threads.models import Thread
-from threads.selectors import graph_errors, thread_get, thread_graph, thread_graph_config
+from threads.selectors import graph_errors, thread_get, thread_graph, thread_graph_config, threads_authorized
 from threads.state import command_from_json, interrupts_by_task, snapshot_to_dict, status_from_snapshot
 
 logger = logging.getLogger(__name__)
@@ -67,27 +74,33 @@ def thread_create(
     if_exists: str = "raise",
     ttl: dict | None = None,
     supersteps: list[dict] | None = None,
+    user: AuthUser | None = None,
 ) -> Thread:
-    """A new idle thread; `if_exists="do_nothing"` returns an existing one instead of answering 409."""
+    """A new idle thread; `if_exists="do_nothing"` returns an existing one instead of answering 409 (unless the
+    user's filter excludes it: then 409, as officially)."""
     pk = parse_uuid(thread_id, "thread") if thread_id else uuid7()
+    value = {"thread_id": pk, "metadata": without_reserved_metadata(metadata), "if_exists": if_exists}
+    filter_ = authorize_sync(resource="threads", action="create", value=value, user=user)
     existing = Thread.objects.filter(thread_id=pk).first()
     if existing is not None:
-        if if_exists == "do_nothing":
-            return existing
-        raise Conflict(f"Thread with ID {pk} already exists")
+        return _existing(existing, if_exists=if_exists, theirs=filter_ is None or filter_.matches(existing.metadata))
     try:
         with transaction.atomic():
-            fields = {"metadata": without_reserved_metadata(metadata), **_ttl_fields(ttl)}
-            thread = Thread.objects.create(thread_id=pk, **fields)
+            thread = Thread.objects.create(thread_id=pk, metadata=value["metadata"], **_ttl_fields(ttl))
     except IntegrityError:
         # Created concurrently by another request.
-        if if_exists == "do_nothing":
-            return Thread.objects.get(thread_id=pk)
-        raise Conflict(f"Thread with ID {pk} already exists") from None
+        existing = Thread.objects.get(thread_id=pk)
+        return _existing(existing, if_exists=if_exists, theirs=filter_ is None or filter_.matches(existing.metadata))
     if supersteps:
         _apply_supersteps(thread, supersteps)
         thread.refresh_from_db()
     return thread
+
+
+def _existing(thread: Thread, *, if_exists: str, theirs: bool) -> Thread:
+    if if_exists == "do_nothing" and theirs:
+        return thread
+    raise Conflict(f"Thread with ID {thread.thread_id} already exists")
 
 
 def _apply_supersteps(thread: Thread, supersteps: list[dict]) -> None:
@@ -119,14 +132,18 @@ def _superstep(step: dict) -> list[StateUpdate]:
     ]
 
 
-def thread_update(*, thread_id: str | uuid.UUID, metadata: dict | None = None, ttl: dict | None = None) -> Thread:
+def thread_update(
+    *, thread_id: str | uuid.UUID, metadata: dict | None = None, ttl: dict | None = None, user: AuthUser | None = None
+) -> Thread:
     """Merge `metadata` into the thread's (`{**old, **new}`) and reset its TTL if one is given."""
     pk = parse_uuid(thread_id, "thread")
+    value = {"thread_id": pk, "metadata": without_reserved_metadata(metadata)}
+    visible = threads_authorized(user=user, action="update", value=value)
     with transaction.atomic():
-        thread = Thread.objects.select_for_update().filter(thread_id=pk).first()
+        thread = visible.select_for_update().filter(thread_id=pk).first()
         if thread is None:
             raise NotFound("Not Found")  # the official PATCH answers the generic detail
-        thread.metadata = {**(thread.metadata or {}), **without_reserved_metadata(metadata)}
+        thread.metadata = {**(thread.metadata or {}), **value["metadata"]}
         if ttl is not None:
             for field, value in _ttl_fields(ttl).items():
                 setattr(thread, field, value)
@@ -135,19 +152,29 @@ def thread_update(*, thread_id: str | uuid.UUID, metadata: dict | None = None, t
     return thread
 
 
-def thread_delete(*, thread_id: str | uuid.UUID) -> None:
+def thread_delete(*, thread_id: str | uuid.UUID, user: AuthUser | None = None) -> None:
     """Delete the thread, its runs (FK cascade) and its checkpoints, even while a run is in flight."""
-    pk = thread_get(thread_id=thread_id).thread_id
+    pk = thread_get(thread_id=thread_id, user=user, action="delete").thread_id
     Thread.objects.filter(thread_id=pk).delete()
     sync_checkpointer().delete_thread(str(pk))
 
 
-def thread_prune(*, thread_ids: list[str], strategy: str = "delete") -> int:
-    """`delete`: remove the threads; `keep_latest`: keep each thread but only its latest checkpoint per namespace."""
+def thread_prune(*, thread_ids: list[str], strategy: str = "delete", user: AuthUser | None = None) -> int:
+    """`delete`: remove the threads; `keep_latest`: keep each thread but only its latest checkpoint per namespace.
+
+    With a filter from the user's delete handler every id must be a thread they may delete, or nothing is
+    pruned (404), as officially; without one unknown ids are skipped.
+    """
     ids = [parse_uuid(t, "thread") for t in thread_ids]
     if strategy not in PRUNE_STRATEGIES:
         raise InvalidInput(f"Invalid strategy: {strategy}. Expected 'delete' or 'keep_latest'.")
-    found = [str(pk) for pk in Thread.objects.filter(thread_id__in=ids).values_list("thread_id", flat=True)]
+    filter_ = authorize_sync(resource="threads", action="delete", value={"thread_ids": thread_ids}, user=user)
+    queryset = Thread.objects.filter(thread_id__in=ids)
+    if filter_ is not None:
+        queryset = queryset.filter(filter_.q())
+    found = [str(pk) for pk in queryset.values_list("thread_id", flat=True)]
+    if filter_ is not None and len(found) < len(set(ids)):
+        raise NotFound("At least one thread not found or not authorized")
     if not found:
         return 0
     if strategy == "delete":
@@ -182,15 +209,21 @@ def thread_sweep_expired(*, limit: int = 100) -> int:
     return len(expired)
 
 
-def thread_copy(*, thread_id: str | uuid.UUID) -> Thread:
-    """A new idle thread with the same metadata and a copy of every checkpoint (all namespaces) of the source."""
-    source = thread_get(thread_id=thread_id)
+def thread_copy(*, thread_id: str | uuid.UUID, user: AuthUser | None = None) -> Thread:
+    """A new idle thread with the same metadata and a copy of every checkpoint (all namespaces) of the source.
+
+    The user must be able to read the source and create a thread; their create handler sees the copy's metadata
+    and may stamp it (the copy then belongs to whoever made it).
+    """
+    source = thread_get(thread_id=thread_id, user=user)
+    value = {"thread_id": uuid7(), "metadata": dict(source.metadata or {})}
+    authorize_sync(resource="threads", action="create", value=value, user=user)
     now = timezone.now()
     with transaction.atomic():
         # Inside the transaction: a failed checkpoint copy leaves no half-made thread row behind.
         copy = Thread.objects.create(
-            thread_id=uuid7(),
-            metadata=source.metadata,
+            thread_id=value["thread_id"],
+            metadata=value["metadata"],
             config=source.config,
             values=source.values,
             interrupts=source.interrupts,
@@ -232,9 +265,10 @@ def thread_state_update(
     values: dict | list | None,
     as_node: str | None = None,
     checkpoint: dict | None = None,
+    user: AuthUser | None = None,
 ) -> dict[str, Any]:
     """A new checkpoint from `values` (as if `as_node` ran), optionally forking from `checkpoint`."""
-    thread = thread_get(thread_id=thread_id)
+    thread = thread_get(thread_id=thread_id, user=user, action="update")
     if thread.status == Thread.Status.BUSY:
         raise Conflict(f"Thread {thread.thread_id} has in-flight runs: wait for them or cancel them first.")
     # A null field (the SDK sends checkpoint_ns: null) means "unset": NULL would break the checkpoint row's key.
@@ -313,16 +347,15 @@ def _jsonb_safe(value: Any) -> Any:
     return value
 
 
-def threads_delete_for_assistant(*, assistant_id: uuid.UUID, delete_threads: bool) -> None:
-    """Assistant-delete hook: with `delete_threads`, remove the threads whose metadata names that assistant."""
+def threads_delete_for_assistant(*, assistant_id: uuid.UUID, delete_threads: bool, user: AuthUser | None) -> None:
+    """Assistant-delete hook: with `delete_threads`, remove the threads whose metadata names that assistant (those
+    the user may delete; the others stay, as officially)."""
     if not delete_threads:
         return
-    ids = [
-        str(pk)
-        for pk in Thread.objects.filter(metadata__contains={"assistant_id": str(assistant_id)}).values_list(
-            "thread_id", flat=True
-        )
-    ]
+    value = {"assistant_id": assistant_id}
+    deletable = threads_authorized(user=user, action="delete", value=value)
+    named = deletable.filter(metadata__contains={"assistant_id": str(assistant_id)})
+    ids = [str(pk) for pk in named.values_list("thread_id", flat=True)]
     if not ids:
         return
     Thread.objects.filter(thread_id__in=ids).delete()

@@ -1,4 +1,5 @@
-"""Threads API (official Agent Server paths): each view validates, calls one service or selector, serializes."""
+"""Threads API (official Agent Server paths): each view validates, calls one service or selector as the caller
+(`request.identity`), serializes."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class ThreadCreateView(APIView):
             if_exists=data.get("if_exists") or "raise",
             ttl=data.get("ttl"),
             supersteps=data.get("supersteps"),
+            user=request.identity,
         )
         return Response(thread_to_dict(thread))
 
@@ -69,6 +71,7 @@ class ThreadSearchView(APIView):
             offset=offset,
             sort_by=data.get("sort_by"),
             sort_order=data.get("sort_order"),
+            user=request.identity,
         )
         body = [thread_search_result(t, select=data.get("select"), extract=data.get("extract")) for t in threads]
         return Response(body, headers=pagination_headers(offset=offset, returned=len(body), has_more=has_more))
@@ -78,16 +81,17 @@ class ThreadCountView(APIView):
     @extend_schema(tags=TAGS, request=ThreadCountSerializer, responses=OpenApiTypes.INT)
     def post(self, request: Request) -> Response:
         data = _validated(ThreadCountSerializer, request.data)
-        return Response(
-            selectors.thread_count(metadata=data.get("metadata"), values=data.get("values"), status=data.get("status"))
-        )
+        filters = {name: data.get(name) for name in ("metadata", "values", "status")}
+        return Response(selectors.thread_count(**filters, user=request.identity))
 
 
 class ThreadPruneView(APIView):
     @extend_schema(tags=TAGS, request=ThreadPruneSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = _validated(ThreadPruneSerializer, request.data)
-        count = services.thread_prune(thread_ids=data["thread_ids"], strategy=data.get("strategy") or "delete")
+        count = services.thread_prune(
+            thread_ids=data["thread_ids"], strategy=data.get("strategy") or "delete", user=request.identity
+        )
         return Response({"pruned_count": count})
 
 
@@ -99,33 +103,35 @@ class ThreadDetailView(APIView):
     )
     def get(self, request: Request, thread_id: str) -> Response:
         include = {f.strip() for f in request.query_params.get("include", "").split(",")}
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         return Response(thread_to_dict(thread, include_ttl="ttl" in include))
 
     @extend_schema(tags=TAGS, request=ThreadPatchSerializer, responses={200: ThreadResponseSerializer, 204: None})
     def patch(self, request: Request, thread_id: str) -> Response:
         data = _validated(ThreadPatchSerializer, request.data)
-        thread = services.thread_update(thread_id=thread_id, metadata=data.get("metadata"), ttl=data.get("ttl"))
+        thread = services.thread_update(
+            thread_id=thread_id, metadata=data.get("metadata"), ttl=data.get("ttl"), user=request.identity
+        )
         if request.headers.get("Prefer") == "return=minimal":
             return Response(status=204)
         return Response(thread_to_dict(thread))
 
     @extend_schema(tags=TAGS, responses={204: None})
     def delete(self, request: Request, thread_id: str) -> Response:
-        services.thread_delete(thread_id=thread_id)
+        services.thread_delete(thread_id=thread_id, user=request.identity)
         return Response(status=204)
 
 
 class ThreadCopyView(APIView):
     @extend_schema(tags=TAGS, request=None, responses=ThreadResponseSerializer)
     def post(self, request: Request, thread_id: str) -> Response:
-        return Response(thread_to_dict(services.thread_copy(thread_id=thread_id)))
+        return Response(thread_to_dict(services.thread_copy(thread_id=thread_id, user=request.identity)))
 
 
 class ThreadStateView(APIView):
     @extend_schema(tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer)
     def get(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         subgraphs = query_flag(request, "subgraphs")
         return Response(selectors.thread_state_get(thread=thread, subgraphs=subgraphs))
 
@@ -136,7 +142,11 @@ class ThreadStateView(APIView):
         if data.get("checkpoint_id"):
             checkpoint.setdefault("checkpoint_id", data["checkpoint_id"])
         result = services.thread_state_update(
-            thread_id=thread_id, values=data.get("values"), as_node=data.get("as_node"), checkpoint=checkpoint
+            thread_id=thread_id,
+            values=data.get("values"),
+            as_node=data.get("as_node"),
+            checkpoint=checkpoint,
+            user=request.identity,
         )
         return Response(result)
 
@@ -146,7 +156,7 @@ class ThreadStateAtCheckpointView(APIView):
         tags=TAGS, parameters=[SUBGRAPHS], responses=ThreadStateResponseSerializer, operation_id="threads_state_at"
     )
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         subgraphs = query_flag(request, "subgraphs")
         checkpoint = {"checkpoint_id": checkpoint_id}
         return Response(selectors.thread_state_get(thread=thread, checkpoint=checkpoint, subgraphs=subgraphs))
@@ -166,7 +176,7 @@ class ThreadStateCheckpointView(ThreadStateAtCheckpointView):
         operation_id="threads_state_checkpoint",
     )
     def post(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         data = _validated(StateCheckpointSerializer, request.data)
         state = selectors.thread_state_get(thread=thread, checkpoint=data["checkpoint"], subgraphs=data["subgraphs"])
         return Response(state)
@@ -182,7 +192,7 @@ class ThreadHistoryView(APIView):
         responses=ThreadStateResponseSerializer(many=True),
     )
     def get(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         raw_limit = request.query_params.get("limit", "1")
         try:
             limit = int(raw_limit)
@@ -195,7 +205,7 @@ class ThreadHistoryView(APIView):
 
     @extend_schema(tags=TAGS, request=HistorySerializer, responses=ThreadStateResponseSerializer(many=True))
     def post(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(thread_id=thread_id)
+        thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         data = _validated(HistorySerializer, request.data)
         history = selectors.thread_history_list(
             thread=thread,

@@ -17,11 +17,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
+from access.users import AuthUser
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
 from agentplatform.ids import parse_uuid
 from runs.services import run_cancel_quietly, run_create
 from runs.streams import sse, stream_reader
+from threads.selectors import thread_stream_allowed
 
 logger = logging.getLogger(__name__)
 Reader = stream_reader.RunLogReader | stream_reader.ThreadLogReader
@@ -82,14 +84,19 @@ async def create_run_stream(request: HttpRequest, thread_id: str | None = None) 
     """POST /threads/{thread_id}/runs/stream and POST /runs/stream (stateless)."""
     tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
     payload = json_body(request)
-    run = await in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None)
+    user = request.identity
+    run = await in_worker_thread(run_create)(thread_id=tid, payload=payload, stateless=tid is None, user=user)
     await stream_reader.log_run_start(run)
     reader = await stream_reader.RunLogReader.open(run, last_event_id=stream_reader.START)
     base = f"/threads/{tid}/runs/{run.run_id}" if tid is not None else f"/runs/{run.run_id}"
     cancel = payload.get("on_disconnect") == "cancel"
-    on_abandon = on_disconnect(run_cancel_quietly, thread_id=run.thread_id, run_id=run.run_id) if cancel else None
+    on_abandon = _cancel_on_abandon(run, user) if cancel else None
     body = sse_body(reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=on_abandon)
     return _sse_response(body, {"Location": f"{base}/stream", "Content-Location": base})
+
+
+def _cancel_on_abandon(run, user: AuthUser) -> Callable[[], Awaitable[None]]:
+    return on_disconnect(run_cancel_quietly, thread_id=run.thread_id, run_id=run.run_id, user=user)
 
 
 def _query_stream_modes(request: HttpRequest) -> list[str]:
@@ -108,9 +115,9 @@ def _query_stream_modes(request: HttpRequest) -> list[str]:
     return modes
 
 
-async def _not_found_stream() -> AsyncIterator[bytes]:
+async def _not_found_stream(what: str = "Run") -> AsyncIterator[bytes]:
     # The official server answers a join of an unknown run with 200 and this error event.
-    yield sse.error_frame("HTTPException", "404: Run not found")
+    yield sse.error_frame("HTTPException", f"404: {what} not found")
 
 
 @async_endpoint("GET")
@@ -119,7 +126,8 @@ async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | No
     tid = parse_uuid(thread_id, "thread") if thread_id is not None else None
     rid = parse_uuid(run_id, "run")
     last_event_id = stream_reader.parse_last_event_id(request.headers.get("Last-Event-ID"))
-    run = await stream_reader.run_row(rid, tid)
+    user = request.identity
+    run = await stream_reader.run_row(rid, tid, user=user)
     base = f"/threads/{tid}/runs/{rid}" if tid is not None else f"/runs/{rid}"
     headers = {"Location": f"{base}/stream", "Content-Location": base}
     if run is None:
@@ -127,7 +135,7 @@ async def join_run_stream(request: HttpRequest, run_id: str, thread_id: str | No
     modes = _query_stream_modes(request)
     reader = await stream_reader.RunLogReader.open(run, last_event_id=last_event_id, stream_modes=modes)
     cancel = query_flag(request, "cancel_on_disconnect")
-    on_abandon = on_disconnect(run_cancel_quietly, thread_id=run.thread_id, run_id=run.run_id) if cancel else None
+    on_abandon = _cancel_on_abandon(run, user) if cancel else None
     body = sse_body(reader, with_ids=stream_reader.run_is_resumable(run), on_disconnect=on_abandon)
     return _sse_response(body, headers)
 
@@ -140,5 +148,7 @@ async def join_thread_stream(request: HttpRequest, thread_id: str) -> HttpRespon
     modes = stream_reader.parse_thread_stream_modes(
         request.GET.getlist("stream_modes") + request.GET.getlist("stream_mode")
     )
+    if not await in_worker_thread(thread_stream_allowed)(thread_id=tid, user=request.identity):
+        return _sse_response(_not_found_stream("Thread"))  # officially an error event too
     reader = await stream_reader.ThreadLogReader.open(tid, last_event_id=last_event_id, stream_modes=modes)
     return _sse_response(sse_body(reader, with_ids=True))

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.users import AuthUser
 from agentplatform import serde
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag
@@ -49,19 +50,20 @@ class ThreadRunsView(APIView):
             limit=_int_param(request, "limit", 10),
             offset=_int_param(request, "offset", 0),
             status=request.query_params.get("status") or None,
+            user=request.identity,
         )
         return Response([run_json(run, select) for run in runs])
 
     @extend_schema(tags=THREAD_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, thread_id: str) -> Response:
-        run = services.run_create(thread_id=thread_id, payload=request.data)
+        run = services.run_create(thread_id=thread_id, payload=request.data, user=request.identity)
         return Response(run_json(run), headers={"Content-Location": _run_path(run)})
 
 
 class StatelessRunsView(APIView):
     @extend_schema(tags=STATELESS_RUNS, request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        run = services.run_create(thread_id=None, payload=request.data, stateless=True)
+        run = services.run_create(thread_id=None, payload=request.data, stateless=True, user=request.identity)
         return Response(run_json(run), headers={"Content-Location": _run_path(run, stateless=True)})
 
 
@@ -70,18 +72,18 @@ class RunBatchView(APIView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, list) or not request.data:
             raise InvalidInput("Request body must be a non-empty array of runs")
-        runs = services.run_create_batch(payloads=request.data)
+        runs = services.run_create_batch(payloads=request.data, user=request.identity)
         return Response([run_json(run) for run in runs])
 
 
 class RunDetailView(APIView):
     @extend_schema(tags=THREAD_RUNS, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, thread_id: str, run_id: str) -> Response:
-        return Response(run_json(selectors.run_get(thread_id=thread_id, run_id=run_id)))
+        return Response(run_json(selectors.run_get(thread_id=thread_id, run_id=run_id, user=request.identity)))
 
     @extend_schema(tags=THREAD_RUNS, responses={204: None})
     def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
-        services.run_delete(thread_id=thread_id, run_id=run_id)
+        services.run_delete(thread_id=thread_id, run_id=run_id, user=request.identity)
         return Response(status=204)
 
 
@@ -100,15 +102,18 @@ class RunCancelManyView(APIView):
             run_ids=body.get("run_ids"),
             status=status.lower() if isinstance(status, str) else status,
             action=request.query_params.get("action", "interrupt"),
+            user=request.identity,
         )
         return Response(status=204)
 
 
-async def _result_response(run_id: uuid.UUID, headers: dict, *, cancel_thread: uuid.UUID | None = None) -> HttpResponse:
+async def _result_response(
+    run_id: uuid.UUID, headers: dict, *, cancel_thread: uuid.UUID | None = None, user: AuthUser | None = None
+) -> HttpResponse:
     """The run's result once it ends; with `cancel_thread`, a client that leaves first interrupts the run."""
     on_abandon = None
     if cancel_thread is not None:
-        on_abandon = on_disconnect(services.run_cancel_quietly, thread_id=cancel_thread, run_id=run_id)
+        on_abandon = on_disconnect(services.run_cancel_quietly, thread_id=cancel_thread, run_id=run_id, user=user)
     waiter, done = await waiting.first_wait(run_id, on_abandon=on_abandon)
     if done:
         response = HttpResponse(serde.dumps(waiter.result()), content_type="application/json")
@@ -122,10 +127,11 @@ async def _result_response(run_id: uuid.UUID, headers: dict, *, cancel_thread: u
 
 async def _create_and_wait(request: HttpRequest, thread_id: str | None) -> HttpResponse:
     payload = json_body(request)
-    run = await in_worker_thread(services.run_create)(thread_id=thread_id, payload=payload)
+    user = request.identity
+    run = await in_worker_thread(services.run_create)(thread_id=thread_id, payload=payload, user=user)
     headers = {"Location": f"{_run_path(run)}/join", "Content-Location": _run_path(run, stateless=thread_id is None)}
     cancel = payload.get("on_disconnect") == "cancel"
-    return await _result_response(run.run_id, headers, cancel_thread=run.thread_id if cancel else None)
+    return await _result_response(run.run_id, headers, cancel_thread=run.thread_id if cancel else None, user=user)
 
 
 @async_endpoint("POST")
@@ -141,19 +147,20 @@ async def stateless_run_wait(request: HttpRequest) -> HttpResponse:
 @async_endpoint("GET")
 async def run_join(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    exists = await in_worker_thread(Run.objects.filter(run_id=run_pk, thread_id=thread_pk).exists)()
-    if not exists:
+    user = request.identity
+    if not await in_worker_thread(selectors.run_exists)(thread_id=thread_pk, run_id=run_pk, user=user):
         # The official server answers an unknown run with a 200 error body, which the SDK raises.
         return JsonResponse(waiting.RUN_NOT_FOUND_RESULT)
     cancel = query_flag(request, "cancel_on_disconnect")
-    return await _result_response(run_pk, {}, cancel_thread=thread_pk if cancel else None)
+    return await _result_response(run_pk, {}, cancel_thread=thread_pk if cancel else None, user=user)
 
 
 @async_endpoint("POST")
 async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
     thread_pk, run_pk = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     action = request.GET.get("action", "interrupt")
-    await in_worker_thread(services.run_cancel)(thread_id=thread_pk, run_ids=[run_pk], action=action)
+    cancel = in_worker_thread(services.run_cancel)
+    await cancel(thread_id=thread_pk, run_ids=[run_pk], action=action, user=request.identity)
     if not query_flag(request, "wait"):
         return HttpResponse(status=202)
     return await _result_response(run_pk, {})

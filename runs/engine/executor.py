@@ -1,7 +1,10 @@
 """Execute one attempt of a run on the worker's event loop: graph stream -> the run's stream log -> an Outcome.
 
 This module knows nothing of Celery or the database rows: runs.engine.worker claims the run, hands a RunSpec here and
-writes the Outcome back (fenced on its lease). Cancellation arrives through RunControl from another thread.
+writes the Outcome back (fenced on its lease). Cancellation arrives through RunControl from another thread. The
+attempt's own writes are fenced too: its checkpoint writes check the spec's WriteFence, its events are appended
+for its attempt number, and either refusal (StaleAttemptError: another attempt owns the run) ends it writing
+nothing more.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,9 +24,11 @@ import psycopg_pool
 from django.conf import settings
 from langgraph.errors import GraphRecursionError, InvalidUpdateError
 
+from access.users import user_from_configurable
 from agentplatform import serde, stream_log
+from agentplatform.errors import StaleAttemptError
 from agentplatform.graphs import get_registry
-from agentplatform.persistence import async_checkpointer
+from agentplatform.persistence import WriteFence, async_checkpointer, fence_checkpoint_writes
 from runs.engine.outcomes import Ending, Outcome
 from runs.streams.stream_events import requested, stream_graph
 from store.backend import store_for_async
@@ -45,6 +51,7 @@ class RunSpec:
     attempt: int
     kwargs: dict
     temporary: bool = False
+    fence: WriteFence | None = None  # what the attempt's checkpoint writes check (runs.engine.leases.checkpoint_fence)
 
     @property
     def graph_id(self) -> str:
@@ -69,6 +76,10 @@ _CANCEL_ENDINGS = {
 }
 
 
+# A cancelled attempt still running this long after its cancel is cancelled again (see RunControl.cancel).
+RECANCEL_SECS = 3.0
+
+
 class RunControl:
     """Lets the worker thread cancel the attempt; the first reason wins."""
 
@@ -77,13 +88,25 @@ class RunControl:
         self._lock = threading.Lock()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._cancelled_at = 0.0
 
     def cancel(self, reason: CancelReason | str) -> None:
-        """Cancel once: a second cancel could interrupt the graph's own clean-up of the first."""
+        """Cancel the task. A repeat within RECANCEL_SECS does nothing (it could interrupt the graph's own
+        clean-up of the first); a later one cancels again, because a cancellation can be swallowed on its way
+        through LangGraph and its libraries (seen under a storm of cancels), and the run must stop anyway."""
+        now = time.monotonic()
         with self._lock:
-            if self.reason is not None:
+            if self.reason is None:
+                self.reason = CancelReason(reason)
+            elif now - self._cancelled_at < RECANCEL_SECS:
                 return
-            self.reason = CancelReason(reason)
+            else:
+                logger.warning(
+                    "an attempt still runs %.1fs after its cancel (%s): cancelling it again",
+                    now - self._cancelled_at,
+                    self.reason,
+                )
+            self._cancelled_at = now
             loop = self._loop
         if loop is not None:
             loop.call_soon_threadsafe(self._cancel_task)
@@ -105,12 +128,22 @@ def error_payload(exc: BaseException) -> dict:
     return {"error": type(exc).__name__, "message": message}
 
 
+def timeout_outcome() -> Outcome:
+    """The ending of a run past BG_JOB_TIMEOUT_SECS."""
+    error = {"error": "TimeoutError", "message": f"Run timed out after {settings.BG_JOB_TIMEOUT_SECS:g} seconds."}
+    return Outcome(Ending.TIMEOUT, result={"__error__": error}, error=error)
+
+
 def graph_config(spec: RunSpec) -> dict:
     """The RunnableConfig of an attempt: the run's stored config plus the ids LangGraph needs to resume it."""
     config = dict(spec.kwargs.get("config") or {})
-    config["configurable"] = dict(config.get("configurable") or {})
-    # The same run_id in metadata makes a retried attempt resume its own checkpoints instead of restarting.
-    config["metadata"] = {**(config.get("metadata") or {}), "run_id": str(spec.run_id)}
+    config["configurable"] = configurable = dict(config.get("configurable") or {})
+    if configurable.get("langgraph_auth_user"):
+        # Stored as JSON; graphs get the user as officially, readable as user["identity"] and user.identity.
+        configurable["langgraph_auth_user"] = user_from_configurable(configurable)
+    # The same run_id in metadata makes a retried attempt resume its own checkpoints instead of restarting; the
+    # attempt is recorded in each checkpoint's metadata as officially.
+    config["metadata"] = {**(config.get("metadata") or {}), "run_id": str(spec.run_id), "run_attempt": spec.attempt}
     return config
 
 
@@ -121,22 +154,26 @@ def graph_input(kwargs: dict) -> Any:
 
 
 class _RunLog:
-    """Appends to the run's stream log. Best effort: Postgres has the run's ending even if Redis is away."""
+    """Appends the attempt's events to the run's stream log. Best effort: Postgres has the run's ending even if
+    Redis is away. A refusal (a later attempt owns the log) is not swallowed: it ends the attempt."""
 
-    def __init__(self, run_id: UUID) -> None:
+    def __init__(self, run_id: UUID, attempt: int) -> None:
         self.run_id = run_id
+        self.attempt = attempt
         self.key = stream_log.run_stream_key(run_id)
         self.failed = False
 
-    async def start(self, attempt: int) -> None:
-        await self._best_effort(stream_log.append_start(self.run_id, attempt))
+    async def start(self) -> None:
+        await self._best_effort(stream_log.append_start(self.run_id, self.attempt))
 
     async def publish(self, event: str, data: Any) -> None:
-        await self._best_effort(stream_log.append(self.key, event, data))
+        await self._best_effort(stream_log.append_attempt(self.run_id, self.attempt, event, data))
 
     async def _best_effort(self, write: Awaitable[Any]) -> None:
         try:
             await write
+        except StaleAttemptError:
+            raise
         except Exception:
             if not self.failed:  # one warning per attempt, not one per token
                 logger.warning("cannot append to the stream log %s", self.key, exc_info=True)
@@ -147,7 +184,7 @@ class _Attempt:
     """The mutable record of what the graph emitted so far."""
 
     def __init__(self, spec: RunSpec) -> None:
-        self.log = _RunLog(spec.run_id)
+        self.log = _RunLog(spec.run_id, spec.attempt)
         self.last_values: Any = None
         self.interrupts: list = []
 
@@ -172,10 +209,11 @@ class _Attempt:
 
 async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     """Run one attempt to its end. Never raises: every ending is described by the Outcome."""
+    fence_checkpoint_writes(spec.fence)  # for this task and every task the graph starts
     attempt = _Attempt(spec)
-    await attempt.log.start(spec.attempt)
     config = graph_config(spec)
     try:
+        await attempt.log.start()
         checkpointer = None if spec.temporary else await async_checkpointer()
         await _resume_own_checkpoints(spec, config, checkpointer)
         async with get_registry().agraph(
@@ -244,23 +282,33 @@ async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -
 
 async def _cancelled(reason: CancelReason | None, attempt: _Attempt) -> Outcome:
     if reason is CancelReason.TIMEOUT:
-        error = {"error": "TimeoutError", "message": f"Run timed out after {settings.BG_JOB_TIMEOUT_SECS:g} seconds."}
+        outcome = timeout_outcome()
         # Published before the status is written, so raw SSE clients see it even if that write fails.
-        await attempt.log.publish("error", error)
-        return Outcome(Ending.TIMEOUT, result={"__error__": error}, error=error)
+        await _publish_error(attempt, outcome.error)
+        return outcome
     if reason in _CANCEL_ENDINGS:
         return Outcome(_CANCEL_ENDINGS[reason], result=attempt.result())
     return Outcome(Ending.RELEASE)
 
 
 async def _failed(exc: Exception, attempt: _Attempt) -> Outcome:
+    if isinstance(exc, StaleAttemptError):
+        logger.warning("run %s attempt %s superseded: %s", attempt.log.run_id, attempt.log.attempt, exc)
+        return Outcome(Ending.LEASE_LOST)
     if isinstance(exc, RETRIABLE_ERRORS):
         logger.warning("run attempt failed on infrastructure, will retry: %r", exc)
         return Outcome(Ending.RELEASE)
     logger.info("run failed: %r", exc, exc_info=exc)
     error = error_payload(exc)
-    await attempt.log.publish("error", error)
+    await _publish_error(attempt, error)
     return Outcome(Ending.ERROR, result={"__error__": error}, error=error)
+
+
+async def _publish_error(attempt: _Attempt, error: dict | None) -> None:
+    try:
+        await attempt.log.publish("error", error)
+    except StaleAttemptError:
+        pass  # the ending is not ours to report: the worker's fenced status write will say so
 
 
 def _state_known_from_stream(spec: RunSpec, attempt: _Attempt, outcome: Outcome) -> bool:

@@ -1,7 +1,7 @@
 """Claim, lease and fence (design.md invariants 1-3): how a worker takes a run and every write it makes after.
 
-A claim is a short transaction that locks the thread row, checks no run of the thread is running and turns
-the thread's oldest available pending run into `running` with a fresh lease token. The partial unique index on
+A claim is one statement that locks the thread row, checks no run of the thread is running and turns the
+thread's oldest available pending run into `running` with a fresh lease token. The partial unique index on
 running runs is the safety net. Every later write of the worker is conditioned on that token (and on the run
 still being `running`), so a worker whose lease was taken away writes nothing. Times are the database clock.
 """
@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agentplatform import serde
+from agentplatform.persistence import WriteFence
 from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.outcomes import Ending, Outcome
 from runs.models import Run
@@ -100,6 +101,18 @@ def lease_cancel_action(lease: Lease) -> tuple[bool, str | None]:
     return True, row[2]
 
 
+_CHECKPOINT_FENCE_SQL = f"SELECT 1 FROM {RUNS} WHERE run_id = %s AND lease_token = %s AND status = 'running' FOR SHARE"
+
+
+def checkpoint_fence(lease: Lease) -> WriteFence:
+    """What the attempt's checkpoint writes check in their own transaction: the run is still running on this
+    lease. FOR SHARE makes a takeover (requeue, finish, thread delete) wait for a write in flight, so a write either
+    commits before the takeover or is refused; Postgres ends a write transaction idle for longer than a blocked
+    loop may last, so a paused worker cannot hold that lock."""
+    idle_ms = int(settings.BG_JOB_LOOP_BLOCKED_SECS * 1000)
+    return WriteFence(_CHECKPOINT_FENCE_SQL, (lease.run_id, lease.token), idle_timeout_ms=idle_ms)
+
+
 def _fenced(lease: Lease):
     return Run.objects.filter(run_id=lease.run_id, lease_token=lease.token, status=Run.Status.RUNNING)
 
@@ -156,7 +169,8 @@ def _delete_temporary_thread(lease: Lease) -> bool:
 
 def _write_run_end(lease: Lease, ending: Outcome) -> bool:
     if ending.status is Ending.ROLLBACK:
-        if not _fenced(lease).exists():
+        # Locked, so a requeue cannot slip between the check and the delete.
+        if _fenced(lease).select_for_update().values_list("run_id").first() is None:
             return False
         checkpoints_delete_for_run(thread_id=lease.thread_id, run_id=lease.run_id)
         Run.objects.filter(run_id=lease.run_id).delete()
@@ -206,9 +220,10 @@ def lease_fail_exhausted(lease: Lease, *, attempt: int, temporary: bool) -> dict
 
 
 def next_pending_run_id(*, thread_id: uuid.UUID) -> uuid.UUID | None:
-    """The run a worker should ring for after finishing one on this thread (FIFO)."""
+    """The run a worker should ring for after finishing one on this thread (FIFO). Only an available one: a
+    delayed run not yet due is rung by the sweeper when it is."""
     run_id = (
-        Run.objects.filter(thread_id=thread_id, status=Run.Status.PENDING)
+        Run.objects.filter(thread_id=thread_id, status=Run.Status.PENDING, available_at__lte=timezone.now())
         .order_by("created_at", "run_id")
         .values_list("run_id", flat=True)
         .first()

@@ -36,6 +36,8 @@ class Outcome:
     interrupts: dict = field(default_factory=dict)
     has_next: bool = False
     state_read: bool = False
+    # Ended by the supervisor, not by the attempt (which may still be running): its error event is not logged yet.
+    abandoned: bool = False
 
     def __post_init__(self) -> None:
         # A plain "success" becomes the member (and an unknown word fails here, not at the database write).

@@ -1,31 +1,77 @@
-"""Run-completion webhooks: the URL policy (SSRF guard) and the POST the worker makes when a run ends.
+"""Run-completion webhooks: the URL policy (SSRF guard) and the delivery the worker makes when a run ends.
 
-Policy (langgraph.json `webhooks.url`, official names): max_url_length (4096), require_https (on once a url policy
-exists), allowed_domains (`*.example.com` wildcards), allowed_ports, disable_loopback (default true),
-disable_private_ips (default false). Link-local and cloud-metadata addresses are always refused. The URL is
-checked when the run is created and again, after DNS resolution, right before sending; the request then goes to
-the validated address (HTTP) so a DNS answer that changes in between cannot redirect it.
+Configuration is the `webhooks` section of langgraph.json, with the official keys: `url` (the policy below),
+`headers` (sent with every delivery; values may hold `${{ env.NAME }}` templates, resolved once at start-up, where
+NAME must start with `env_prefix`, default "LG_WEBHOOK_") and `allowed_fields` (the payload keys sent).
+
+Policy (`webhooks.url`): max_url_length (2048 once a url policy exists, else 4096), require_https (on once a url
+policy exists), allowed_domains (exact hosts or `*.example.com` for subdomains), allowed_ports (default: any),
+disable_loopback (default true) and disable_private_ips (default true here: the official server defaults to
+false, and the issue that asked for this guard wants only globally routable targets unless configured).
+Whatever the policy, a target must be a globally routable address: link-local, reserved, documentation,
+multicast and cloud-metadata addresses are always refused, and an IPv4 address wrapped in IPv6 (mapped,
+compatible, 6to4, NAT64) is judged as the IPv4 address it carries. Loopback and private ranges (RFC 1918,
+100.64.0.0/10, fc00::/7) are refused unless the policy turns their flag off or the host is in allowed_domains
+(an operator's explicit trust, as officially).
+
+The URL is checked when the run is created and again right before each delivery: the name is resolved once,
+every address it resolves to must pass, and the connection goes to that address (TLS still sends the hostname
+as SNI and checks the certificate against it), so a DNS answer that changes in between cannot redirect it.
+Redirects are not followed. Each attempt has an overall deadline and reads at most a few KiB of the answer;
+network errors, 429 and 5xx are retried with backoff, on the worker's event loop, so a slow receiver never holds
+a run slot.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import logging
+import os
+import random
+import re
 import socket
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
+from agentplatform import serde
 from agentplatform.errors import InvalidInput
 from agentplatform.graphs import get_registry
+from agentplatform.langgraph_config import ConfigError
+from runs.engine import worker_loop
 
 logger = logging.getLogger(__name__)
 
-_METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
-_TIMEOUT_SECS = 10.0
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+ATTEMPTS = 3
+ATTEMPT_DEADLINE_SECS = 10.0
+BACKOFF_SECS = 1.0
+MAX_RESPONSE_BYTES = 16 * 1024
+DEFAULT_ENV_PREFIX = "LG_WEBHOOK_"
+VALID_FIELDS = frozenset(
+    {
+        "run_id", "thread_id", "assistant_id", "created_at", "updated_at", "metadata", "kwargs",
+        "multitask_strategy", "status", "run_started_at", "run_ended_at", "webhook_sent_at", "values", "error",
+    }
+)  # fmt: skip
+_TEMPLATE = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.amazonaws.com", "metadata", "instance-data"})
+_METADATA_IPS = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 @dataclass(frozen=True)
@@ -35,25 +81,88 @@ class WebhookPolicy:
     allowed_domains: tuple[str, ...] = ()
     allowed_ports: tuple[int, ...] = ()
     disable_loopback: bool = True
-    disable_private_ips: bool = False
-    headers: tuple[tuple[str, str], ...] = ()
+    disable_private_ips: bool = True
+    headers: tuple[tuple[str, str], ...] = field(default=())
     allowed_fields: tuple[str, ...] = ()
 
 
+_parsed: dict[int, tuple[Any, WebhookPolicy]] = {}
+
+
 def webhook_policy() -> WebhookPolicy:
-    section = get_registry().config.webhooks or {}
+    """The policy of the loaded langgraph.json, parsed once; a ConfigError says what to fix (start-up raises it
+    first: runs.apps)."""
+    config = get_registry().config
+    cached = _parsed.get(id(config))
+    if cached is None or cached[0] is not config:
+        cached = _parsed[id(config)] = (config, parse_webhooks_section(config.webhooks or {}))
+    return cached[1]
+
+
+def parse_webhooks_section(section: dict) -> WebhookPolicy:
+    """langgraph.json's `webhooks` -> a policy, header templates resolved from the environment."""
     url = section.get("url")
     rules = url if isinstance(url, dict) else {}
     return WebhookPolicy(
-        max_url_length=int(rules.get("max_url_length", 4096)),
-        require_https=bool(rules.get("require_https", url is not None)),
-        allowed_domains=tuple(d.strip().lower() for d in rules.get("allowed_domains") or ()),
+        max_url_length=int(rules.get("max_url_length", 2048 if rules else 4096)),
+        require_https=bool(rules.get("require_https", bool(rules))),
+        allowed_domains=_allowed_domains(rules.get("allowed_domains")),
         allowed_ports=tuple(int(p) for p in rules.get("allowed_ports") or ()),
         disable_loopback=bool(rules.get("disable_loopback", True)),
-        disable_private_ips=bool(rules.get("disable_private_ips", False)),
-        headers=tuple((str(k), str(v)) for k, v in (section.get("headers") or {}).items()),
-        allowed_fields=tuple(section.get("allowed_fields") or ()),
+        disable_private_ips=bool(rules.get("disable_private_ips", True)),
+        headers=_rendered_headers(section),
+        allowed_fields=_allowed_fields(section.get("allowed_fields")),
     )
+
+
+def _allowed_domains(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(d, str) and d.strip() for d in raw):
+        raise ConfigError(f"webhooks.url.allowed_domains must be a list of non-empty host names, got {raw!r}.")
+    for domain in raw:
+        if "*" in domain and not (domain.startswith("*.") and "*" not in domain[2:]):
+            raise ConfigError(f"webhooks.url.allowed_domains: write a wildcard as '*.example.com', got {domain!r}.")
+    return tuple(d.strip().lower() for d in raw)
+
+
+def _allowed_fields(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+        raise ConfigError("webhooks.allowed_fields must be a list of payload field names.")
+    unknown = sorted(set(raw) - VALID_FIELDS)
+    if unknown:
+        raise ConfigError(f"webhooks.allowed_fields: unknown {unknown}; valid fields are {sorted(VALID_FIELDS)}.")
+    return tuple(raw)
+
+
+def _rendered_headers(section: dict) -> tuple[tuple[str, str], ...]:
+    headers = section.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ConfigError("webhooks.headers must be an object of header names and values.")
+    prefix = section.get("env_prefix", DEFAULT_ENV_PREFIX)
+    if not isinstance(prefix, str):
+        raise ConfigError(f'webhooks.env_prefix must be a string (default "{DEFAULT_ENV_PREFIX}").')
+    rendered = []
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"webhooks.headers.{name}: header values must be strings, got {value!r}.")
+        rendered.append((str(name), _TEMPLATE.sub(lambda match: _env_value(match.group(1), prefix), value)))
+    return tuple(rendered)
+
+
+def _env_value(expression: str, prefix: str) -> str:
+    """The value of one `${{ env.NAME }}` template."""
+    name = expression.removeprefix("env.")
+    if name == expression or not name or "." in name:
+        raise ConfigError(f"webhooks.headers: write templates as ${{{{ env.{prefix}NAME }}}}, got '{expression}'.")
+    if prefix and not name.startswith(prefix):
+        raise ConfigError(f"webhooks.headers: the variable '{name}' must start with env_prefix '{prefix}'.")
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(f"webhooks.headers: set the environment variable '{name}' (its value is sent).")
+    return value
 
 
 def _domain_allowed(host: str, domains: tuple[str, ...]) -> bool:
@@ -83,15 +192,30 @@ def _check_shape(url: str, policy: WebhookPolicy) -> tuple[str, int]:
     return host, port
 
 
-def _blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, policy: WebhookPolicy) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, 6to4, NAT64, compatible), which is where it leads."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(ip.packed[-4:])
+    return None
+
+
+def address_blocked(ip: IPAddress, policy: WebhookPolicy, *, trusted_host: bool = False) -> str | None:
+    """Why a webhook may not connect to `ip` (None: it may). `trusted_host`: the name is in allowed_domains."""
+    inner = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    if inner is not None:
+        return address_blocked(inner, policy, trusted_host=trusted_host)
+    if ip in _METADATA_IPS:
+        return "cloud metadata endpoint"
     if ip.is_loopback:
-        return "loopback IP range" if policy.disable_loopback else None
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return "loopback IP range" if policy.disable_loopback and not trusted_host else None
+    if any(ip in network for network in _PRIVATE_NETWORKS):
+        return "private IP range" if policy.disable_private_ips and not trusted_host else None
+    if ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_link_local or not ip.is_global:
         return "link-local or reserved IP range"
-    if ip.is_private and policy.disable_private_ips:
-        return "private IP range"
     return None
 
 
@@ -103,27 +227,24 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def webhook_validate(url: str, policy: WebhookPolicy | None = None) -> str:
-    """Check the URL against the policy; every address its host resolves to must be allowed. Returns one."""
-    policy = policy or webhook_policy()
-    host, port = _check_shape(url, policy)
-    addresses = _resolve(host, port)
+def _allowed_address(host: str, addresses: list[str], policy: WebhookPolicy) -> str:
+    """The address to connect to; every address the name resolves to must be allowed (a name that also
+    resolves to an internal address could be answered with it next time)."""
+    trusted = bool(policy.allowed_domains) and _domain_allowed(host, policy.allowed_domains)
     for address in addresses:
-        reason = _blocked_reason(ipaddress.ip_address(address.split("%")[0]), policy)
+        reason = address_blocked(ipaddress.ip_address(address.split("%")[0]), policy, trusted_host=trusted)
         if reason:
             raise InvalidInput(f"Webhook host blocked: {reason}")
+    if not addresses:
+        raise InvalidInput(f"Invalid webhook hostname '{host}'")
     return addresses[0]
 
 
-def _pinned(url: str, address: str) -> tuple[str, dict]:
-    """For plain HTTP, connect to the validated address and keep the original Host header."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http":
-        return url, {}  # TLS needs the name for SNI and certificate checks; it was validated just before
-    netloc = f"[{address}]" if ":" in address else address
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc}
+def webhook_validate(url: str, policy: WebhookPolicy | None = None) -> str:
+    """Check the URL against the policy, resolving its host; returns the address a delivery would connect to."""
+    policy = policy or webhook_policy()
+    host, port = _check_shape(url, policy)
+    return _allowed_address(host, _resolve(host, port), policy)
 
 
 def webhook_payload(run_json: dict, *, values: Any, error: dict | None, started_at: Any, ended_at: Any) -> dict:
@@ -140,17 +261,91 @@ def webhook_payload(run_json: dict, *, values: Any, error: dict | None, started_
 
 
 def webhook_send(url: str, payload: dict) -> None:
-    """POST the payload once (no redirects, short timeout). Failures are logged, never raised."""
+    """Deliver in the background on the worker's event loop; failures are logged, never raised."""
     if (get_registry().config.http or {}).get("disable_webhooks"):
         logger.info("webhooks are disabled (http.disable_webhooks); not calling %s", url)
         return
-    policy = webhook_policy()
+    worker_loop.submit(webhook_deliver(url, payload)).add_done_callback(_report_bug)
+
+
+def _report_bug(delivery: Any) -> None:
+    # webhook_deliver logs every failure it expects; anything else would vanish with the future.
+    if not delivery.cancelled() and delivery.exception() is not None:
+        logger.error("webhook delivery failed", exc_info=delivery.exception())
+
+
+async def webhook_deliver(url: str, payload: dict, policy: WebhookPolicy | None = None) -> int | None:
+    """POST the payload, retrying network errors, 429 and 5xx with backoff. The last status, or None."""
+    try:
+        policy = policy or webhook_policy()
+    except ConfigError:
+        logger.exception("webhook %s not sent: langgraph.json's webhooks section is invalid", url)
+        return None
     if policy.allowed_fields:
         payload = {k: v for k, v in payload.items() if k in policy.allowed_fields}
-    try:
-        address = webhook_validate(url, policy)
-        target, headers = _pinned(url, address)
-        response = httpx.post(target, json=payload, headers={**dict(policy.headers), **headers}, timeout=_TIMEOUT_SECS)
-        logger.info("webhook %s answered %s", url, response.status_code)
-    except Exception:
-        logger.warning("webhook %s failed", url, exc_info=True)
+    body = serde.dumps(payload)
+    status = None
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with asyncio.timeout(ATTEMPT_DEADLINE_SECS):
+                status = await _post_once(url, body, policy)
+        except InvalidInput as exc:
+            logger.warning("webhook %s refused by the webhook policy: %s", url, exc.detail)
+            return None
+        except (httpx.HTTPError, OSError, TimeoutError) as exc:
+            status = None
+            logger.warning("webhook %s attempt %d failed: %r", url, attempt, exc)
+        if status is not None and status != 429 and status < 500:
+            logger.info("webhook %s answered %s", url, status)
+            return status
+        if attempt < ATTEMPTS:
+            await asyncio.sleep(BACKOFF_SECS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+    logger.warning("webhook %s gave up after %d attempts (last status %s)", url, ATTEMPTS, status)
+    return status
+
+
+@dataclass(frozen=True)
+class _Pinned:
+    url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+async def _pin(url: str, policy: WebhookPolicy) -> _Pinned:
+    """Resolve once, check, and aim the request at that address with the original Host and TLS server name."""
+    host, port = _check_shape(url, policy)
+    addresses = await asyncio.to_thread(_resolve, host, port)
+    address = _allowed_address(host, addresses, policy)
+    original = httpx.URL(url)
+    extensions = {"sni_hostname": host} if original.scheme == "https" else {}
+    return _Pinned(original.copy_with(host=address.split("%")[0]), {"Host": original.netloc.decode()}, extensions)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Verifies the certificate against the server name sent as SNI (check_hostname), not the pinned address.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+async def _post_once(url: str, body: bytes, policy: WebhookPolicy) -> int:
+    target = await _pin(url, policy)
+    headers = {**dict(policy.headers), "Content-Type": "application/json", **target.headers}
+    timeout = httpx.Timeout(ATTEMPT_DEADLINE_SECS)
+    async with httpx.AsyncClient(verify=_tls_context(), follow_redirects=False, trust_env=False, timeout=timeout) as c:
+        request = c.build_request("POST", target.url, content=body, headers=headers, extensions=target.extensions)
+        response = await c.send(request, stream=True)
+        try:
+            await _read_capped(response)
+        finally:
+            await response.aclose()
+    return response.status_code
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """At most MAX_RESPONSE_BYTES of the answer: a receiver cannot make the worker read without end."""
+    received = b""
+    async for chunk in response.aiter_raw():
+        received += chunk[: MAX_RESPONSE_BYTES - len(received)]
+        if len(received) >= MAX_RESPONSE_BYTES:
+            break
+    return received

@@ -1,5 +1,10 @@
 """What a worker does for one doorbell: claim a run, execute it on the process loop while holding its lease,
 write its ending (fenced), then ring for the thread's next run. Called by the Celery task; no Celery here.
+
+The supervising thread (a Celery task thread) is outside the run's event loop, so it ends the attempt even when
+the loop cannot: past BG_JOB_TIMEOUT_SECS (plus TIMEOUT_GRACE_SECS for the graph to stop by itself) it writes a
+fenced `timeout` and abandons the attempt; when the watchdog abandoned the loop (runs.engine.worker_loop) it writes a
+fenced `error` for the run that blocked it and gives the others back to be resumed on a fresh loop.
 """
 
 from __future__ import annotations
@@ -18,18 +23,22 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from agentplatform import stream_log
-from runs.engine import doorbell, executor, leases, worker_loop
+from runs.engine import cancel_listener, doorbell, executor, leases, worker_loop
 from runs.engine.executor import CancelReason, RunControl, RunSpec
 from runs.engine.leases import Lease
 from runs.engine.outcomes import Ending, Outcome
 from runs.engine.webhooks import webhook_payload, webhook_send
+from runs.engine.worker_loop import Blockage, RunLoop
 from runs.models import Run
 from runs.serializers import run_json
 
 logger = logging.getLogger(__name__)
 
-# How often a running run's row is polled for a cancel request (a cancel reaches the graph within a second).
+# How often a running run's row is polled for a cancel request: the fallback for a cancel message lost with Redis
+# (runs.engine.cancel_listener delivers it in milliseconds), so a cancel reaches the graph within a second either way.
 CANCEL_POLL_SECS = 0.5
+# After BG_JOB_TIMEOUT_SECS the graph is cancelled; if its attempt has not ended this much later, it is abandoned.
+TIMEOUT_GRACE_SECS = 5.0
 
 
 def _owner() -> str:
@@ -46,15 +55,19 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
     if run.attempt > settings.BG_JOB_MAX_RETRIES:
         _fail_too_many_attempts(run, lease)
         return
-    spec = RunSpec(run.run_id, run.thread_id, run.assistant_id, run.attempt, run.kwargs, run.temporary)
+    fence = leases.checkpoint_fence(lease)
+    spec = RunSpec(run.run_id, run.thread_id, run.assistant_id, run.attempt, run.kwargs, run.temporary, fence)
     control = RunControl()
-    future = worker_loop.submit(executor.execute(spec, control))
+    cancel_listener.watch(run.run_id, control)
+    run_loop = worker_loop.current()
+    future = run_loop.submit(executor.execute(spec, control), run_id=run.run_id)
     try:
-        outcome = _supervise(lease, future, control)
+        outcome = _supervise(_Attempt(lease, future, control, run_loop))
     except Exception as exc:  # a bug, not a graph error (execute() reports those): still end the run cleanly
         logger.exception("run %s: the executor failed", run.run_id)
         error = executor.error_payload(exc)
         outcome = Outcome(Ending.ERROR, result={"__error__": error}, error=error)
+    cancel_listener.unwatch(run.run_id)
     _conclude(run, lease, outcome)
 
 
@@ -65,32 +78,85 @@ def _fail_too_many_attempts(run: Run, lease: Lease) -> None:
         _ring_next(lease.thread_id)
 
 
-def _supervise(lease: Lease, future: concurrent.futures.Future, control: RunControl) -> Outcome:
-    """Wait for the attempt, renewing the lease every BG_JOB_HEARTBEAT/4 and polling for cancel requests."""
-    interval = settings.BG_JOB_HEARTBEAT / 4
-    next_renewal = time.monotonic() + interval
-    last_confirmed = time.monotonic()
-    while True:
-        try:
-            return future.result(timeout=CANCEL_POLL_SECS)
-        except concurrent.futures.TimeoutError:
-            pass
+class _Attempt:
+    """One attempt as its supervisor sees it: the lease, the future of its coroutine, and the loop it runs on."""
+
+    def __init__(self, lease: Lease, future: concurrent.futures.Future, control: RunControl, loop: RunLoop) -> None:
+        self.lease, self.future, self.control, self.loop = lease, future, control, loop
+        self.deadline = time.monotonic() + settings.BG_JOB_TIMEOUT_SECS
+
+
+class _LeaseCheck:
+    """Renews the lease every BG_JOB_HEARTBEAT/4 and reads cancel requests in between."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        self.interval = settings.BG_JOB_HEARTBEAT / 4
+        self.next_renewal = time.monotonic() + self.interval
+        self.last_confirmed = time.monotonic()
+
+    def check(self) -> tuple[bool, str | None]:
+        """(still ours, requested cancel action)."""
         now = time.monotonic()
         try:
-            if now >= next_renewal:
-                held, action = leases.lease_renew(lease)
-                next_renewal = now + interval
+            if now >= self.next_renewal:
+                held, action = leases.lease_renew(self.lease)
+                self.next_renewal = now + self.interval
             else:
-                held, action = leases.lease_cancel_action(lease)
+                held, action = leases.lease_cancel_action(self.lease)
         except DatabaseError:
-            logger.warning("lease check failed for run %s", lease.run_id, exc_info=True)
+            logger.warning("lease check failed for run %s", self.lease.run_id, exc_info=True)
             close_old_connections()
-            held, action = True, None
-            if now - last_confirmed > settings.BG_JOB_HEARTBEAT * 0.75:
-                held = False  # the lease may expire unseen: stop before the sweeper hands the run to another
-        else:
-            last_confirmed = now if held else last_confirmed
-        _signal(control, held, action)
+            # The lease may expire unseen: stop before the sweeper hands the run to another.
+            return now - self.last_confirmed <= settings.BG_JOB_HEARTBEAT * 0.75, None
+        self.last_confirmed = now if held else self.last_confirmed
+        return held, action
+
+
+def _supervise(attempt: _Attempt) -> Outcome:
+    """Wait for the attempt while holding its lease, polling for cancel requests, the timeout and a blocked loop."""
+    lease_check = _LeaseCheck(attempt.lease)
+    while True:
+        try:
+            return attempt.future.result(timeout=CANCEL_POLL_SECS)
+        except concurrent.futures.TimeoutError:
+            pass
+        ended = _ended_from_outside(attempt)
+        if ended is not None:
+            return ended
+        held, action = lease_check.check()
+        _signal(attempt.control, held, action)
+
+
+def _ended_from_outside(attempt: _Attempt) -> Outcome | None:
+    """The ending of an attempt its loop cannot end: the loop was abandoned, or the graph outlived its timeout."""
+    if attempt.loop.abandoned.is_set():
+        return _blocked_outcome(attempt.lease, attempt.loop.blockage)
+    overdue = time.monotonic() - attempt.deadline
+    if overdue >= 0:
+        attempt.control.cancel(CancelReason.TIMEOUT)  # usually the executor's own timer got there first
+    if overdue < TIMEOUT_GRACE_SECS:
+        return None
+    logger.error("run %s did not stop within %.0fs of its timeout: abandoned", attempt.lease.run_id, overdue)
+    outcome = executor.timeout_outcome()
+    outcome.abandoned = True
+    return outcome
+
+
+def _blocked_outcome(lease: Lease, blockage: Blockage | None) -> Outcome:
+    """`error` for the run that blocked the loop; the loop's other runs are given back, to resume elsewhere."""
+    if blockage is None or blockage.run_id != str(lease.run_id):
+        logger.warning("run %s: its loop was blocked by another run, giving it back", lease.run_id)
+        return Outcome(Ending.RELEASE)
+    node = f"Node '{blockage.node}'" if blockage.node else "The graph"
+    at = f" at {blockage.where}" if blockage.where else ""
+    message = (
+        f"{node} blocked the event loop for {blockage.seconds:.1f}s{at} (a synchronous call such as time.sleep, "
+        "or CPU-bound work, in an async node), so the run was stopped. Use an async call, or run the blocking "
+        "code in a thread: `await asyncio.to_thread(fn, ...)`."
+    )
+    error = {"error": "BlockingError", "message": message}
+    return Outcome(Ending.ERROR, result={"__error__": error}, error=error, abandoned=True)
 
 
 def _signal(control: RunControl, held: bool, action: str | None) -> None:
@@ -109,6 +175,7 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
         return
     if outcome.status is Ending.RELEASE:
         if _retrying_db(leases.lease_release, lease):
+            stream_log.supersede_sync(run.run_id, run.attempt)  # in case the attempt lives on in an abandoned loop
             logger.info("run %s released, it will be retried", run.run_id)
             doorbell.ring(run.run_id)
         return
@@ -116,7 +183,8 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
         logger.warning("run %s: lease lost before its end was written", run.run_id)
         return
     done_status = Run.Status.INTERRUPTED if outcome.status is Ending.ROLLBACK else Run.Status(outcome.status)
-    stream_log.finish_sync(run.run_id, done_status, outcome.result)
+    # An abandoned attempt never logged its error event: it is written with the ending.
+    stream_log.finish_sync(run.run_id, done_status, outcome.result, error=outcome.error if outcome.abandoned else None)
     logger.info("run %s ended: %s (attempt %s)", run.run_id, outcome.status, run.attempt)
     _send_webhook(run, outcome)
     if not run.temporary:  # a temporary thread is gone, and had no other runs

@@ -16,11 +16,14 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
+from access.users import AuthUser
 from agentplatform import stream_log
+from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import ApplicationError
 from agentplatform.identity import websocket_identity
 from agentplatform.ids import parse_uuid
 from runs.streams import stream_reader
+from threads.selectors import thread_stream_allowed
 
 logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 32
@@ -34,17 +37,20 @@ def _modes(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(mode) for mode in value]
 
 
-async def open_reader(message: dict) -> stream_reader.RunLogReader | stream_reader.ThreadLogReader:
-    """The reader a subscribe message asks for; ApplicationError when it names nothing valid."""
+async def open_reader(message: dict, user: AuthUser) -> stream_reader.RunLogReader | stream_reader.ThreadLogReader:
+    """The reader a subscribe message asks for, if `user` may read it (as the SSE routes check); ApplicationError
+    when it names nothing valid, or nothing of theirs."""
     thread_id = parse_uuid(message.get("thread_id"), "thread")
     raw_last = message.get("last_event_id")
     last_event_id = stream_reader.parse_last_event_id(str(raw_last) if raw_last is not None else None)
     if message.get("run_id") is None:
+        if not await in_worker_thread(thread_stream_allowed)(thread_id=thread_id, user=user):
+            raise ApplicationError("Thread not found")
         modes = stream_reader.parse_thread_stream_modes(
             _modes(message.get("stream_mode") or message.get("stream_modes"))
         )
         return await stream_reader.ThreadLogReader.open(thread_id, last_event_id=last_event_id, stream_modes=modes)
-    run = await stream_reader.run_row(parse_uuid(message.get("run_id"), "run"), thread_id)
+    run = await stream_reader.run_row(parse_uuid(message.get("run_id"), "run"), thread_id, user=user)
     if run is None:
         raise ApplicationError("Run not found")
     modes = _modes(message.get("stream_mode"))
@@ -57,7 +63,13 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.subscriptions: dict[str, asyncio.Task] = {}
         # The handshake is this socket's one request: its caller is resolved here, as HTTP requests' are.
-        self.scope["identity"] = websocket_identity(self.scope)
+        try:
+            self.scope["identity"] = await websocket_identity(self.scope)
+        except ApplicationError as exc:
+            # Accepted only to say why, then closed with 4000 + the HTTP status (4401, 4403): no message is read.
+            await self.accept()
+            await self.send_json({"type": "error", "id": None, "status": exc.status_code, "detail": exc.detail})
+            return await self.close(code=4000 + exc.status_code)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -66,6 +78,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions.clear()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if "identity" not in self.scope:
+            return None  # a refused handshake (connect): closing, nothing is served
         if not isinstance(content, dict):
             return await self._error(None, "Messages must be JSON objects")
         kind, sub_id = content.get("type"), content.get("id")
@@ -94,7 +108,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             return await self._error(sub_id, f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection")
         try:
-            reader = await open_reader(message)
+            reader = await open_reader(message, self.scope["identity"])
         except ApplicationError as exc:
             return await self._error(sub_id, exc.detail)
         await self.send_json({"type": "subscribed", "id": sub_id})

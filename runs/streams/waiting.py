@@ -1,8 +1,9 @@
 """Waiting for a run's result (/wait, /join, cancel?wait=1): the done event of its stream log, else its row.
 
 The worker writes the terminal status to Postgres, then appends the done event `{"status", "result"}` to the
-run's stream log. A waiter reads the log with XREAD BLOCK; when the log is silent it checks the run row, so a
-lost log (Redis restart, expiry) only costs a little latency.
+run's stream log. A waiter waits on the log through the process's shared reader (agentplatform.stream_log); when
+the log is silent it looks at the run's status from the process's shared Postgres check, and reads the row
+once that says the run is over, so a lost log (Redis restart, expiry) only costs a little latency.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import connection
 
 from agentplatform import serde, stream_log
 from runs.models import Run
+from runs.streams.stream_reader import RunCheck
 
 KEEPALIVE_SECS = 5.0
 _BLOCK_MS = 1000
@@ -41,6 +43,7 @@ async def run_wait_result(run_id: UUID) -> Any:
     """The run's /wait body once it has ended."""
     key = stream_log.run_stream_key(run_id)
     cursor = stream_log.START
+    check = await RunCheck.open(run_id)
     while True:
         try:
             entries = await stream_log.read_after(key, cursor, block_ms=_BLOCK_MS)
@@ -51,7 +54,7 @@ async def run_wait_result(run_id: UUID) -> Any:
             cursor = entry_id
             if event == stream_log.DONE_EVENT:
                 return stream_log.done_result(data)
-        if entries:
+        if entries or check.status() in Run.IN_FLIGHT:
             continue
         # Not thread_sensitive: this may run after the view returned (streamed body), when the request's
         # thread-sensitive executor is gone.

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.test import Client
 
@@ -71,3 +72,34 @@ def test_admin_refuses_unknown_graph(admin_client):
     assert response.status_code == 200
     assert b"Unknown graph" in response.content
     assert not Assistant.objects.filter(name="x").exists()
+
+
+def test_change_page_draws_the_graph_and_shows_its_schemas(admin_client):
+    assistant = services.assistant_create(graph_id="sleepy", name="drawn")
+    page = admin_client.get(f"/admin/assistants/assistant/{assistant.assistant_id}/change/").content.decode()
+    assert "<svg" in page and 'data-node="sleep"' in page and 'data-edge="sleep->sleep"' in page
+    assert "input_schema" in page and "state_schema" in page
+
+
+def test_versions_page_diffs_two_versions_and_sets_the_latest(admin_client):
+    assistant = services.assistant_create(graph_id="echo", name="first", metadata={"team": "a"})
+    services.assistant_update(assistant_id=assistant.assistant_id, name="second", metadata={"team": "b"})
+    url = f"/admin/assistants/assistant/{assistant.assistant_id}/versions/"
+
+    diff = admin_client.get(url).context["diff"]
+    assert ("del", '-name: "first"') in diff and ("add", '+name: "second"') in diff
+    assert ("add", '+    "team": "b"') in diff
+
+    response = admin_client.post(f"/admin/assistants/assistant/{assistant.assistant_id}/set_latest/", {"version": 1})
+    assert response.status_code == 302
+    assistant.refresh_from_db()
+    assert (assistant.version, assistant.name) == (1, "first")
+    entry = LogEntry.objects.get(object_id=str(assistant.assistant_id))
+    assert entry.change_message == "Version 1 is now the latest."
+
+
+def test_set_latest_of_a_missing_version_says_so(admin_client):
+    assistant = services.assistant_create(graph_id="echo")
+    url = f"/admin/assistants/assistant/{assistant.assistant_id}/set_latest/"
+    response = admin_client.post(url, {"version": 7}, follow=True)
+    assert b"Version 7 not found" in response.content

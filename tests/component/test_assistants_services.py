@@ -119,7 +119,7 @@ def test_delete_removes_assistant_and_versions_and_calls_hooks():
         services.assistant_delete(assistant_id=str(created.assistant_id), delete_threads=True)
     finally:
         services.assistant_delete_hooks.pop()
-    assert calls == [{"assistant_id": created.assistant_id, "delete_threads": True}]
+    assert calls == [{"assistant_id": created.assistant_id, "delete_threads": True, "user": None}]
     assert not Assistant.objects.filter(assistant_id=created.assistant_id).exists()
     assert not AssistantVersion.objects.filter(assistant_id=created.assistant_id).exists()
     with pytest.raises(NotFound):

@@ -137,10 +137,17 @@ def test_stateless_run_gets_temporary_thread_unless_kept():
     assert Thread.objects.filter(thread_id__in=[temporary.thread_id, kept.thread_id]).count() == 2
 
 
-def test_after_seconds_delays_availability_and_doorbell(thread, no_doorbell):
+def test_after_seconds_delays_availability_and_leaves_the_doorbell_to_the_sweeper(thread, no_doorbell):
     run = create(thread, after_seconds=30)
     assert (run.available_at - run.updated_at).total_seconds() >= 29
-    assert no_doorbell[-1] == (str(run.run_id), 30)
+    assert no_doorbell == [], "a long Celery countdown would come back after the broker's visibility timeout"
+    assert Run.objects.get(run_id=run.run_id).enqueued_at is None
+
+
+def test_a_short_delay_rings_with_a_countdown_due_at_its_start(thread, no_doorbell):
+    run = create(thread, after_seconds=1.5)
+    assert no_doorbell == [(str(run.run_id), 1.5)]
+    assert Run.objects.get(run_id=run.run_id).enqueued_at == run.available_at
 
 
 def test_cancel_pending_run_interrupts_it_and_frees_thread(thread):
@@ -170,3 +177,47 @@ def test_delete_finished_run_removes_it(thread):
     Run.objects.filter(run_id=run.run_id).update(status="success")
     services.run_delete(thread_id=thread.thread_id, run_id=run.run_id)
     assert not Run.objects.filter(run_id=run.run_id).exists()
+
+
+def test_enqueue_beyond_the_pending_runs_cap_is_422_naming_the_setting(thread, settings):
+    settings.RUNS_MAX_PENDING_PER_THREAD = 2
+    create(thread), create(thread)
+    with pytest.raises(InvalidInput, match=r"has 2 pending runs.*RUNS_MAX_PENDING_PER_THREAD"):
+        create(thread, multitask_strategy="enqueue")
+    assert Run.objects.filter(thread=thread).count() == 2
+
+
+def test_a_batch_over_the_size_cap_is_422_naming_the_setting(settings):
+    settings.RUNS_BATCH_MAX_SIZE = 2
+    payloads = [{"assistant_id": "echo", "input": {"value": str(n)}} for n in range(3)]
+    with pytest.raises(InvalidInput, match=r"at most 2 runs.*RUNS_BATCH_MAX_SIZE"):
+        services.run_create_batch(payloads=payloads)
+    assert not Run.objects.exists()
+
+
+def test_a_running_run_shows_interrupted_as_soon_as_its_cancel_is_accepted(thread, monkeypatch):
+    from runs import selectors
+    from runs.serializers import run_json
+
+    published: list = []
+    monkeypatch.setattr("agentplatform.stream_log.publish_cancel_sync", lambda *args: published.append(args))
+    run = create(thread)
+    Run.objects.filter(run_id=run.run_id).update(status="running")
+    services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id])
+    shown = run_json(selectors.run_get(thread_id=thread.thread_id, run_id=run.run_id))
+    assert shown["status"] == "interrupted", "as the official server answers right after POST .../cancel"
+    assert Run.objects.get(run_id=run.run_id).status == "running", "the row stays running until its worker stops"
+    assert published == [(run.run_id, "interrupt")]
+    assert [r.run_id for r in selectors.run_list(thread_id=thread.thread_id, status="interrupted")] == [run.run_id]
+    assert selectors.run_list(thread_id=thread.thread_id, status="running") == []
+
+
+def test_a_run_being_cancelled_cannot_be_cancelled_again_nor_blocks_reject(thread, monkeypatch):
+    monkeypatch.setattr("agentplatform.stream_log.publish_cancel_sync", lambda *args: None)
+    run = create(thread)
+    Run.objects.filter(run_id=run.run_id).update(status="running")
+    services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id])
+    with pytest.raises(NotFound, match="No matching runs to cancel"):
+        services.run_cancel(thread_id=thread.thread_id, run_ids=[run.run_id], action="rollback")
+    nxt = create(thread, multitask_strategy="reject")
+    assert Run.objects.get(run_id=nxt.run_id).status == "pending"

@@ -1,4 +1,5 @@
-"""The event-log owner against real Redis: each attempt's start written once, the ending, multi-log reads."""
+"""The event-log owner against real Redis: each attempt's start written once, appends fenced by attempt, the ending,
+multi-log reads."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import asyncio
 import uuid
 
 import orjson
+import pytest
 
 from agentplatform import stream_log
+from agentplatform.errors import StaleAttemptError
 from agentplatform.redis_clients import sync_redis
 
 
@@ -91,3 +94,176 @@ def test_last_entry_and_exists_of_a_missing_log():
         return await stream_log.last_entry(key), await stream_log.exists(key)
 
     assert asyncio.run(scenario()) == ((stream_log.START, None), False)
+
+
+def blocked_clients() -> int:
+    """Connections Redis reports blocked in a command (XREAD BLOCK)."""
+    return sum("b" in client["flags"] for client in sync_redis().client_list())
+
+
+def test_many_waiting_readers_share_one_blocked_connection():
+    keys = [f"test:{uuid.uuid4()}" for _ in range(200)]
+
+    async def scenario():
+        before = await asyncio.to_thread(blocked_clients)
+        readers = [asyncio.create_task(stream_log.read_after(key, stream_log.START, 3000)) for key in keys]
+        await asyncio.sleep(0.5)
+        during = await asyncio.to_thread(blocked_clients)
+        ids = [await stream_log.append(key, "values", {"n": n}) for n, key in enumerate(keys)]
+        results = await asyncio.gather(*readers)
+        return before, during, ids, results
+
+    before, during, ids, results = asyncio.run(scenario())
+    assert during - before == 1
+    assert [[(entry_id, event) for entry_id, event, _ in result] for result in results] == [
+        [(entry_id, "values")] for entry_id in ids
+    ]
+
+
+def test_a_reader_arriving_during_a_blocked_read_gets_entries_already_there_at_once():
+    idle, busy = f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"
+
+    async def scenario():
+        first = await stream_log.append(busy, "values", {"a": 1})
+        waiting = asyncio.create_task(stream_log.read_after(idle, stream_log.START, 4000))
+        await asyncio.sleep(0.3)  # the shared read now blocks on `idle` only
+        started = asyncio.get_running_loop().time()
+        entries = await stream_log.read_after(busy, stream_log.START, 4000)
+        elapsed = asyncio.get_running_loop().time() - started
+        waiting.cancel()
+        return first, entries, elapsed
+
+    first, entries, elapsed = asyncio.run(scenario())
+    assert [(entry_id, event) for entry_id, event, _ in entries] == [(first, "values")]
+    assert elapsed < 2.0  # woken, not left until the blocked read's own timeout
+
+
+def test_readers_of_one_log_at_different_cursors_each_get_what_follows_their_own():
+    key = f"test:{uuid.uuid4()}"
+
+    async def scenario():
+        ids = [await stream_log.append(key, "values", {"n": n}) for n in range(3)]
+        live = asyncio.create_task(stream_log.read_after(key, ids[-1], 3000))
+        await asyncio.sleep(0.3)
+        behind = await stream_log.read_after(key, ids[0], 3000)  # arrives with an older cursor than the live one
+        later = await stream_log.append(key, "values", {"n": 3})
+        return ids, behind, await live, later
+
+    ids, behind, live, later = asyncio.run(scenario())
+    assert [entry_id for entry_id, _, _ in behind] == ids[1:]
+    assert [entry_id for entry_id, _, _ in live] == [later]
+
+
+def test_followers_see_every_entry_once_in_order_while_it_is_written():
+    key = f"test:{uuid.uuid4()}"
+
+    async def follow(until: int) -> list[str]:
+        cursor, seen = stream_log.START, []
+        while len(seen) < until:
+            for entry_id, _, _ in await stream_log.read_after(key, cursor, 1000):
+                cursor = entry_id
+                seen.append(entry_id)
+        return seen
+
+    async def scenario():
+        followers = [asyncio.create_task(follow(60)) for _ in range(20)]
+        written = []
+        for n in range(60):
+            written.append(await stream_log.append(key, "values", {"n": n}))
+            await asyncio.sleep(0.002 * (n % 3))
+        return written, await asyncio.wait_for(asyncio.gather(*followers), 30)
+
+    written, seen = asyncio.run(scenario())
+    assert all(followed == written for followed in seen)
+
+
+def test_a_reader_cancelled_while_waiting_leaves_nothing_behind():
+    key = f"test:{uuid.uuid4()}"
+
+    async def scenario():
+        waiting = asyncio.create_task(stream_log.read_after(key, stream_log.START, 4000))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        return len((await stream_log._shared_readers.get())._waiters)
+
+    assert asyncio.run(scenario()) == 0
+
+
+def test_an_unreachable_redis_reaches_the_waiting_readers_as_a_redis_error(settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from agentplatform.embedded import free_port
+
+    settings.REDIS_URI = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+
+    async def scenario():
+        try:
+            await stream_log.read_after(f"test:{uuid.uuid4()}", stream_log.START, 3000)
+        except RedisConnectionError:
+            return "raised"
+        return "returned"
+
+    assert asyncio.run(scenario()) == "raised"
+
+
+def test_an_event_over_the_size_cap_is_logged_as_an_error_event_saying_so(settings):
+    settings.MAX_STREAM_CHUNK_SIZE_BYTES = 1024
+    key = f"test:{uuid.uuid4()}"
+
+    async def scenario():
+        await stream_log.append(key, "values", {"text": "x" * 2000})
+        await stream_log.append(key, "values", {"text": "small"})
+
+    asyncio.run(scenario())
+    (big_event, big), small = logged(key)
+    assert big_event == "error" and big["error"] == "StreamEventTooLarge"
+    assert "MAX_STREAM_CHUNK_SIZE_BYTES (1024 bytes)" in big["message"] and "values event" in big["message"]
+    assert small == ("values", {"text": "small"})
+
+
+def _append(run_id, attempt: int, event: str = "values"):
+    return asyncio.run(stream_log.append_attempt(run_id, attempt, event, {"attempt": attempt}))
+
+
+def test_an_attempt_superseded_by_a_later_start_appends_nothing():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    _append(run_id, 1)
+    asyncio.run(stream_log.append_start(run_id, 2))  # another worker took the run over
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)  # the old worker, still alive
+    _append(run_id, 2)
+    assert [data.get("attempt") for _, data in logged(stream_log.run_stream_key(run_id))] == [1, 1, 2, 2]
+
+
+def test_nothing_is_appended_after_the_runs_end_nor_a_late_start():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    stream_log.finish_sync(run_id, "timeout", {})  # written by the supervisor while the graph still runs
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    asyncio.run(stream_log.append_start(run_id, 2))
+    assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata", stream_log.DONE_EVENT]
+
+
+def test_a_given_back_attempt_is_refused_before_the_next_one_starts():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    stream_log.supersede_sync(run_id, 1)
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    asyncio.run(stream_log.append_start(run_id, 2))
+    stream_log.supersede_sync(run_id, 1)  # late, from the sweeper: never lowers the fence
+    _append(run_id, 2)
+
+
+def test_a_fence_lost_with_redis_data_is_recreated_by_the_live_attempt():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 2))
+    sync_redis().delete(stream_log.run_fence_key(run_id), stream_log.run_stream_key(run_id))
+    _append(run_id, 1)  # a zombie writing first after the loss...
+    _append(run_id, 2)  # ...cannot shut out the live attempt, which raises the fence again
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    assert sync_redis().ttl(stream_log.run_stream_key(run_id)) > 0

@@ -211,6 +211,50 @@ def test_thread_reader_follows_a_run_created_after_joining_and_reports_run_done(
     assert all(event_id for _, _, event_id in out)
 
 
+def test_thread_reader_follows_an_announced_run_without_asking_postgres(monkeypatch):
+    monkeypatch.setattr(stream_reader, "CHECK_INTERVAL_SECONDS", 3600)  # the one check is the one at opening
+    thread = Thread.objects.create()
+
+    async def scenario():
+        reader = await stream_reader.ThreadLogReader.open(
+            thread.thread_id, last_event_id=None, stream_modes=["run_modes"]
+        )
+        run = await asyncio.to_thread(make_run, thread=thread)
+        await asyncio.to_thread(stream_log.note_run_created_sync, thread.thread_id, run.run_id)
+        await write(run, [("values", {"a": 1})], done=True)
+        out = []
+        for _ in range(20):
+            out += [(e.event, orjson.loads(e.data)) for e in await reader.read(500)]
+            if out and out[-1][0] == "metadata":
+                return run, out
+        raise AssertionError(out)
+
+    run, out = asyncio.run(scenario())
+    assert out == [("values", {"a": 1}), ("metadata", {"status": "run_done", "run_id": str(run.run_id)})]
+
+
+def test_idle_readers_of_a_process_share_one_postgres_check(monkeypatch):
+    monkeypatch.setattr(stream_reader, "CHECK_INTERVAL_SECONDS", 0.1)
+    asked: list[int] = []
+    statuses = stream_reader._run_statuses
+
+    def counted(run_ids: set) -> dict:
+        asked.append(len(run_ids))
+        return statuses(run_ids)
+
+    monkeypatch.setattr(stream_reader, "_run_statuses", counted)
+    runs = [make_run(Run.Status.PENDING) for _ in range(30)]
+
+    async def scenario():
+        readers = [await stream_reader.RunLogReader.open(run, last_event_id=None) for run in runs]
+        for _ in range(10):
+            await asyncio.gather(*(reader.read(50) for reader in readers))
+
+    asyncio.run(scenario())
+    # Each round of empty reads would have asked 30 times; the process asks once per interval for all 30.
+    assert 1 <= len(asked) <= 15 and max(asked) == 30
+
+
 def test_thread_reader_lifecycle_mode_keeps_only_run_start_and_run_done():
     thread = Thread.objects.create()
     run = make_run(Run.Status.SUCCESS, thread=thread)

@@ -199,6 +199,19 @@ def test_history_is_newest_first_with_official_limits(api):
     assert [s["checkpoint_id"] for s in post_ten][:3] == ids[::-1]
 
 
+def test_history_limit_over_the_cap_is_422_naming_the_setting(api, settings):
+    settings.THREAD_HISTORY_MAX_LIMIT = 5
+    thread_id = new_thread(api)
+    detail = {"detail": "limit must be at most 5 (the THREAD_HISTORY_MAX_LIMIT setting)"}
+    got, posted = (
+        api.get(f"/threads/{thread_id}/history", {"limit": 6}),
+        post(api, f"/threads/{thread_id}/history", {"limit": 6}),
+    )
+    assert (got.status_code, got.json()) == (422, detail)
+    assert (posted.status_code, posted.json()) == (422, detail)
+    assert api.get(f"/threads/{thread_id}/history", {"limit": 5}).status_code == 200
+
+
 def test_history_filters_by_checkpoint_metadata(api):
     thread_id = new_thread(api)
     update(api, thread_id, {"value": "a"})

@@ -200,3 +200,123 @@ async def recall(state: MemoryState, *, store: BaseStore) -> MemoryState:
 
 
 memory = StateGraph(MemoryState).add_node("recall", recall).add_edge(START, "recall").compile()
+
+
+class BlockingState(TypedDict, total=False):
+    seconds: float
+    spin: bool
+    done: bool
+
+
+async def block(state: BlockingState) -> BlockingState:
+    """The common mistake the worker must survive: a synchronous sleep (or, with `spin`, CPU-bound work) inside
+    an async node."""
+    import time
+
+    if state.get("spin"):
+        until = time.monotonic() + state.get("seconds", 1)
+        while time.monotonic() < until:
+            pass
+    else:
+        time.sleep(state.get("seconds", 1))
+    return {"done": True}
+
+
+def sync_block(state: BlockingState) -> BlockingState:
+    """The same sleep in a sync node, which LangGraph runs in a thread: harmless to the loop."""
+    import time
+
+    time.sleep(state.get("seconds", 1))
+    return {"done": True}
+
+
+async def ignore_cancel(state: BlockingState) -> BlockingState:
+    """Swallows cancellation for `seconds`: only a timeout enforced from outside the graph can end its run."""
+    import time
+
+    until = time.monotonic() + state.get("seconds", 1)
+    while time.monotonic() < until:
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            pass
+    return {"done": True}
+
+
+blocking = StateGraph(BlockingState).add_node("block", block).add_edge(START, "block").compile()
+sync_blocking = StateGraph(BlockingState).add_node("sync_block", sync_block).add_edge(START, "sync_block").compile()
+stubborn = StateGraph(BlockingState).add_node("ignore_cancel", ignore_cancel).add_edge(START, "ignore_cancel").compile()
+
+
+class StepState(TypedDict, total=False):
+    log: str
+    steps: int
+    seconds: float
+    done: int
+    trail: Annotated[list[str], operator.add]
+
+
+async def record_step(state: StepState, config: RunnableConfig) -> StepState:
+    """The fault suite's graph (tests/reliability): one step log line and one custom event per step executed.
+
+    The line (run, thread, step, attempt, pid, start, end) is appended to the file `log` after the step's work, so
+    a step killed midway leaves none; `trail` lets the suite compare the thread's state with the replayed steps.
+    Give `done: 0` in each run's input: the steps of a run are counted from there.
+    """
+    import json
+    import os
+    import time
+
+    run_id = config["configurable"].get("run_id")
+    step = state.get("done", 0)
+    started = time.time()
+    await asyncio.sleep(state.get("seconds", 0.1))
+    line = {
+        "run_id": run_id,
+        "thread_id": config["configurable"].get("thread_id"),
+        "step": step,
+        "attempt": config["metadata"].get("run_attempt"),
+        "pid": os.getpid(),
+        "start": started,
+        "end": time.time(),
+    }
+    with open(state["log"], "a") as log:
+        log.write(json.dumps(line) + "\n")
+    get_stream_writer()({"run_id": run_id, "step": step, "attempt": line["attempt"], "pid": line["pid"]})
+    return {"done": step + 1, "trail": [f"{run_id}:{step}"]}
+
+
+def _more_steps(state: StepState) -> str:
+    return "step" if state.get("done", 0) < state.get("steps", 1) else END
+
+
+stepped = (
+    StateGraph(StepState)
+    .add_node("step", record_step)
+    .add_edge(START, "step")
+    .add_conditional_edges("step", _more_steps, ["step", END])
+    .compile()
+)
+
+
+class WhoamiState(TypedDict, total=False):
+    user_id: str | None
+    identity: str | None
+    display_name: str | None
+    permissions: list[str]
+    tag: str
+
+
+def whoami_node(state: WhoamiState, config: RunnableConfig) -> WhoamiState:
+    """The caller as the graph sees it (official configurable keys; the user read both ways graphs read it)."""
+    configurable = config["configurable"]
+    user = configurable.get("langgraph_auth_user")
+    return {
+        "user_id": configurable.get("langgraph_auth_user_id"),
+        "identity": user.identity if user is not None else None,
+        "display_name": user["display_name"] if user is not None else None,
+        "permissions": list(configurable.get("langgraph_auth_permissions") or []),
+    }
+
+
+whoami = StateGraph(WhoamiState).add_node("whoami", whoami_node).add_edge(START, "whoami").compile()

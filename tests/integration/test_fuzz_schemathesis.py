@@ -1,7 +1,8 @@
 """Schema-driven fuzzing (schemathesis) of every operation in our /openapi.json: no answer may be a 5xx.
 
 A second opinion next to the hand corpus of test_fuzz_no_5xx.py: a fixed seed, deterministic generation and a
-small example budget keep it reproducible and under a minute.
+small example budget keep it reproducible and under a minute. It runs on the open stack, and authenticated on the
+auth stack (custom auth with owner filters and API keys on), where every operation goes through the handlers.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ pytestmark = pytest.mark.integration
 ST = shutil.which("st") or str(Path(sys.executable).with_name("st"))
 
 
-def test_schemathesis_finds_no_server_error(stack, tmp_path):
-    result = subprocess.run(
+def _schemathesis(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [
             ST,
             "run",
-            f"{stack.url}/openapi.json",
+            f"{url}/openapi.json",
+            *extra,
             "--checks",
             "not_a_server_error",
             "--phases",
@@ -51,4 +53,13 @@ def test_schemathesis_finds_no_server_error(stack, tmp_path):
         cwd=tmp_path,
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
     )
+
+
+def test_schemathesis_finds_no_server_error(stack, tmp_path):
+    result = _schemathesis(stack.url, tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_schemathesis_finds_no_server_error_when_authenticated(auth_stack, tmp_path):
+    result = _schemathesis(auth_stack.url, tmp_path, "--header", "Authorization: Bearer user1-token")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -163,6 +163,7 @@ def test_cancel_running_run_interrupts_it_and_second_cancel_is_404(client):
     client.runs.cancel(thread["thread_id"], run["run_id"])
     ended = wait_status(client, thread["thread_id"], run["run_id"])
     assert ended["status"] == "interrupted"
+    client.runs.join(thread["thread_id"], run["run_id"])  # shown interrupted at once; the thread settles once stopped
     assert client.threads.get(thread["thread_id"])["status"] == "interrupted"
     with pytest.raises(NotFoundError):
         client.runs.cancel(thread["thread_id"], run["run_id"])

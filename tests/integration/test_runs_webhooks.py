@@ -47,7 +47,12 @@ def webhook_stack():
     # Its own Redis database: a Celery queue shared with the session stack would mix the two stacks' doorbells.
     redis_uri = os.environ["REDIS_URI"].rsplit("/", 1)[0] + "/7"
     stack = Stack(
-        base_env={**INTEGRATION_ENV, "LANGGRAPH_CONFIG": str(WEBHOOK_CONFIG), "REDIS_URI": redis_uri},
+        base_env={
+            **INTEGRATION_ENV,
+            "LANGGRAPH_CONFIG": str(WEBHOOK_CONFIG),
+            "REDIS_URI": redis_uri,
+            "LG_WEBHOOK_TEST_SECRET": "s3cret",
+        },
         log_dir=Path(tempfile.mkdtemp(prefix="agentplatform-webhooks-")),
     )
     stack.create_database()
@@ -81,6 +86,7 @@ def test_webhook_receives_the_finished_run(webhook_stack, receiver):
     assert payload["values"]["value"] == "w"
     assert payload["run_started_at"] and payload["run_ended_at"] and payload["webhook_sent_at"]
     assert headers.get("X-Test-Hook") == "yes"
+    assert headers.get("X-Test-Secret") == "token s3cret", "${{ env.X }} templates are resolved at start-up"
     _, failed_payload = by_run[failed["run_id"]]
     assert failed_payload["status"] == "error"
     assert failed_payload["error"] == {"error": "ValueError", "message": "kaboom"}

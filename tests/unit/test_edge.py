@@ -13,10 +13,11 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.users import ANONYMOUS
 from agentplatform.api_errors import error_response, exception_handler
 from agentplatform.edge import async_endpoint, json_body, query_flag
 from agentplatform.errors import Conflict, InvalidInput, NotFound
-from agentplatform.identity import ANONYMOUS, http_identity, websocket_identity
+from agentplatform.identity import http_identity_sync, websocket_identity
 from agentplatform.middleware import IdentityMiddleware
 
 
@@ -127,9 +128,9 @@ def test_every_api_request_gets_an_identity_before_its_view():
     assert seen == [ANONYMOUS]
 
 
-def test_callers_are_anonymous_until_auth_plugs_in():
-    request = RequestFactory().get("/ok", headers={"Authorization": "Bearer x"})
+def test_callers_are_anonymous_when_no_auth_is_configured():
+    request = RequestFactory().get("/threads", headers={"Authorization": "Bearer x"})
     scope = {"type": "websocket", "path": "/ws", "headers": [(b"authorization", b"Bearer x")]}
 
-    assert http_identity(request) == websocket_identity(scope) == ANONYMOUS
+    assert http_identity_sync(request) == async_to_sync(websocket_identity)(scope) == ANONYMOUS
     assert ANONYMOUS.is_authenticated is False

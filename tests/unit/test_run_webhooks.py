@@ -44,10 +44,11 @@ def test_loopback_is_allowed_when_the_policy_says_so():
     assert webhook_validate("http://127.0.0.1:8123/hook", LOOPBACK_OK) == "127.0.0.1"
 
 
-def test_private_ips_are_refused_only_when_disabled():
-    assert webhook_validate("http://10.1.2.3/hook", DEFAULT) == "10.1.2.3"
+def test_private_ips_are_refused_unless_allowed():
+    # Stricter than the official default (private allowed): issue 10 wants only global targets unless configured.
+    assert webhook_validate("http://10.1.2.3/hook", WebhookPolicy(disable_private_ips=False)) == "10.1.2.3"
     with pytest.raises(InvalidInput, match="private IP range"):
-        webhook_validate("http://10.1.2.3/hook", WebhookPolicy(disable_private_ips=True))
+        webhook_validate("http://10.1.2.3/hook", DEFAULT)
 
 
 def test_https_ports_domains_and_length_rules():

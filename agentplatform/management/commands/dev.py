@@ -7,6 +7,7 @@ Daphne, a Celery worker and Celery beat as child processes until interrupted.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from agentplatform.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedi
 
 class Command(BaseCommand):
     help = "Run agentplatform (API, worker, beat) on embedded or configured PostgreSQL and Redis."
+    # The children run the checks (`manage.py check` below), with the secret key this command provides.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -36,6 +39,7 @@ class Command(BaseCommand):
         try:
             uris = self._start_services(services)
             env = {**os.environ, "DATABASE_URI": settings.DATABASE_URI, "REDIS_URI": settings.REDIS_URI, **uris}
+            env.setdefault("DJANGO_SECRET_KEY", _local_secret_key(settings.LOCAL_SECRET_KEY_FILE))
             env.setdefault("LANGGRAPH_CONFIG", settings.LANGGRAPH_CONFIG)
             self._manage(["migrate", "--noinput"], env)
             self._manage(["check"], env)
@@ -129,6 +133,15 @@ def _restartable(child: subprocess.Popen) -> bool:
     # A worker exits non-zero when it cannot repair its broker consumer (agentplatform/consumer_watchdog.py):
     # like every process manager we ship, start a fresh one. Any other exit stops the whole server.
     return child.returncode != 0 and "worker" in child.args
+
+
+def _local_secret_key(path: Path) -> str:
+    """This machine's development key: random, made once, readable by its owner only."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
 
 
 def _interrupt(signum, frame) -> None:

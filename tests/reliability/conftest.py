@@ -1,0 +1,85 @@
+"""The fault suite's stack: Daphne, beat and the workers a case starts, on a PostgreSQL and a Redis of its own
+(cases restart them), with a 2 s lease so that recovery happens within a test's time.
+
+`RELIABILITY_LONG=1 python -m pytest tests/reliability -s` runs the long form: more runs, more faults.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from langgraph_sdk import get_sync_client
+
+from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from tests.conftest import INTEGRATION_ENV
+from tests.stack import Stack
+
+LONG = os.environ.get("RELIABILITY_LONG", "") not in ("", "0", "false")
+
+FAULT_ENV = {
+    **INTEGRATION_ENV,
+    "BG_JOB_HEARTBEAT": "2",
+    "PENDING_RUN_RESEND_SECS": "2",
+    # A run may be hit by several faults in a row; the suite checks that it still ends exactly once, successfully.
+    "BG_JOB_MAX_RETRIES": "20",
+}
+
+
+@dataclass
+class FaultStack:
+    stack: Stack
+    postgres: EmbeddedPostgres
+    redis: EmbeddedRedis
+
+    @property
+    def client(self):
+        return get_sync_client(url=self.stack.url, timeout=30)
+
+    def redis_client(self) -> redis_lib.Redis:
+        return redis_lib.Redis.from_url(self.redis.uri)
+
+    def workers(self) -> list[str]:
+        return [name for name in self.stack.processes if name not in ("daphne", "beat")]
+
+    def worker_of(self, run_id: str) -> str | None:
+        """The name of the worker process holding the run's lease, if one of ours does."""
+        rows = self.stack.sql("SELECT lease_owner FROM runs_run WHERE run_id = %s AND status = 'running'", (run_id,))
+        if not rows or not rows[0][0]:
+            return None
+        pid = int(rows[0][0].split(":")[1])
+        return next((name for name, proc in self.stack.processes.items() if proc.pid == pid), None)
+
+    def stop_workers(self) -> None:
+        for name in self.workers():
+            proc = self.stack.processes[name]
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGCONT)  # a case may leave one paused
+            self.stack.stop(name, timeout=15)
+
+
+@pytest.fixture(scope="package")
+def fault_stack():
+    root = Path(tempfile.mkdtemp(prefix="agentplatform-faults-"))
+    postgres = EmbeddedPostgres(root / "postgres", free_port(), durable=False).start()
+    redis = EmbeddedRedis(root / "redis", free_port()).start()
+    stack = Stack(base_env={**FAULT_ENV, "REDIS_URI": redis.uri}, log_dir=root)
+    stack.create_database(postgres.uri)
+    stack.start_api()
+    stack.start_beat()
+    yield FaultStack(stack, postgres, redis)
+    stack.stop_all()
+    postgres.stop()
+    redis.stop()
+
+
+@pytest.fixture
+def faults(fault_stack):
+    """The package's stack for one case; the workers the case started are stopped after it."""
+    yield fault_stack
+    fault_stack.stop_workers()

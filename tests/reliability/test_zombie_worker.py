@@ -1,0 +1,79 @@
+"""A zombie worker (issue 10, item 2): SIGSTOP a worker mid-run for longer than its lease, let another worker take
+the run over and finish it, then SIGCONT the first. The paused attempt wakes up in the middle of a step and must
+write nothing after the takeover: no checkpoint, no checkpoint write, no stream event, no status."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.reliability.invariants import check, observe, plan_runs, read_step_log
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout}s")
+
+
+def snapshot(faults, run_id: str, thread_id: str) -> dict:
+    """Everything an attempt of the run can write: checkpoints, checkpoint writes, the run and thread rows, the
+    stream log."""
+    sql = faults.stack.sql
+    return {
+        "checkpoints": sql("SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s ORDER BY 1", (thread_id,)),
+        "writes": sql(
+            "SELECT checkpoint_id, task_id, idx FROM checkpoint_writes WHERE thread_id = %s ORDER BY 1, 2, 3",
+            (thread_id,),
+        ),
+        "run": sql("SELECT status, attempt, output, updated_at, ended_at FROM runs_run WHERE run_id = %s", (run_id,)),
+        "thread": sql("SELECT status, values, updated_at FROM threads_thread WHERE thread_id = %s", (thread_id,)),
+        "stream": faults.redis_client().xrange(f"agentplatform:run:{run_id}:events"),
+    }
+
+
+def test_a_worker_paused_past_its_lease_writes_nothing_after_another_took_its_run_over(faults, tmp_path):
+    for name in ("worker-a", "worker-b"):
+        faults.stack.start_worker(name)
+    client, log = faults.client, tmp_path / "steps.jsonl"
+    (run,) = plan_runs(client, threads=1, runs_per_thread=1, log=log, steps=120, seconds=0.02)
+    victim = wait_for(lambda: faults.worker_of(run.run_id), what="run claimed")
+    wait_for(lambda: len(read_step_log(log)) >= 10, what="ten steps done")
+    zombie = faults.stack.processes[victim]
+    os.kill(zombie.pid, signal.SIGSTOP)
+    paused_at = time.monotonic()
+    try:
+        wait_for(lambda: faults.worker_of(run.run_id) not in (None, victim), what="takeover by the other worker")
+        taken_over_in = time.monotonic() - paused_at
+        wait_for(lambda: client.runs.get(run.thread_id, run.run_id)["status"] == "success", what="run finished")
+        before = snapshot(faults, run.run_id, run.thread_id)
+    finally:
+        os.kill(zombie.pid, signal.SIGCONT)
+        resumed_at = time.time()
+    time.sleep(4)  # the zombie finishes its step, tries to write, notices its lost lease
+    after = snapshot(faults, run.run_id, run.thread_id)
+    zombie_lines = [line for line in read_step_log(log) if line["pid"] == zombie.pid and line["end"] > resumed_at]
+    changed = [key for key in before if before[key] != after[key]]
+    report = check(observe(faults.stack, client, faults.redis_client(), [run], log))
+    zombie_log = (faults.stack.log_dir / f"{victim}.log").read_text(errors="replace")
+    fenced = "superseded" in zombie_log or "lease lost" in zombie_log
+    print(
+        f"sigstop: paused {victim} mid-step, run taken over after {taken_over_in:.1f}s and finished; after SIGCONT "
+        f"the zombie finished {len(zombie_lines)} step(s) and changed {changed or 'nothing'} (it noticed: {fenced}); "
+        f"{report.figures}"
+    )
+    assert not changed, f"the stale attempt wrote after the takeover: {changed}"
+    report.assert_ok()
+    # The zombie recovers: alone, it still serves runs.
+    faults.stack.stop("worker-b" if victim == "worker-a" else "worker-a")
+    again = client.runs.wait(client.threads.create()["thread_id"], "echo", input={"value": "after"})
+    assert again["value"] == "after" and zombie.poll() is None

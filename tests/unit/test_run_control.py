@@ -1,0 +1,39 @@
+"""RunControl, the worker thread's handle on an attempt: a cancel that was swallowed is repeated, not lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+from runs.engine import executor
+from runs.engine.executor import CancelReason, RunControl
+
+
+async def swallows_one_cancel() -> str:
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        pass  # as some library code on the way does
+    await asyncio.sleep(10)
+    return "finished"
+
+
+def test_a_swallowed_cancel_is_repeated_after_a_while_but_not_at_once(monkeypatch):
+    monkeypatch.setattr(executor, "RECANCEL_SECS", 0.2)
+
+    async def scenario() -> bool:
+        control = RunControl()
+        task = asyncio.create_task(swallows_one_cancel())
+        control.attach(task)
+        await asyncio.sleep(0)
+        control.cancel(CancelReason.INTERRUPT)
+        await asyncio.sleep(0.05)
+        control.cancel(CancelReason.ROLLBACK)  # too soon: it could interrupt the graph's clean-up
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        await asyncio.sleep(0.2)
+        control.cancel(CancelReason.INTERRUPT)
+        await asyncio.sleep(0.05)
+        assert control.reason is CancelReason.INTERRUPT, "the first reason wins"
+        return task.cancelled()
+
+    assert asyncio.run(scenario())
