@@ -104,7 +104,8 @@ class Workload:
 
 def _py_spy(pid: int, path: Path) -> subprocess.Popen:
     args = ["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", str(path)]
-    return subprocess.Popen([*args, "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    args += ["--nonblocking", "--gil", "--subprocesses"]  # the API's Daphne processes are the launcher's children
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _stop_py_spy(procs: list[subprocess.Popen]) -> None:
@@ -275,9 +276,10 @@ def main() -> None:
     parser.add_argument("--count-ops", type=int, default=0, help="operations of the count pass (default: --ops)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients of the wait workload")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--api-processes", type=int, default=1, help="Daphne processes (API_PROCESSES)")
     parser.add_argument("--py-spy", type=Path, default=None, help="folder for py-spy profiles of the CPU pass")
     args = parser.parse_args()
-    server = OurServer(workers=args.workers)
+    server = OurServer(workers=args.workers, api_processes=args.api_processes)
     try:
         server.start()
         asyncio.run(_measure(server, args))
