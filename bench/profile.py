@@ -148,7 +148,7 @@ WORKER_CATEGORIES = [
     ("ring for the next run (next_pending_run_id)", r"^_ring_next "),
     ("lease renewal and cancel polls", r"^_supervise "),
     ("logging", r"^Logger\.|logging/__init__"),
-    ("run loop scheduling (asyncio)", r"^_run_forever "),
+    ("run loop scheduling (asyncio)", r"^_run_forever |^RunLoop\._serve "),
     ("Celery message receive and ack (kombu)", r"kombu/"),
     ("Celery task tracing and signals", r"celery/"),
 ]
