@@ -17,7 +17,6 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.urls import Resolver404, resolve
 
 from agentplatform import cors
 from agentplatform.errors import ApplicationError
@@ -32,7 +31,7 @@ class OriginRefused(ApplicationError):
 @dataclass(frozen=True)
 class Authenticator:
     """`authenticate(**parts)` and its synchronous twin; parts are method, path, headers (ASGI list or mapping),
-    query_params (raw query string), path_params and scope (None outside ASGI)."""
+    query_params (raw query string) and scope (None outside ASGI)."""
 
     authenticate: Callable[..., Awaitable[Any]]
     authenticate_sync: Callable[..., Any]
@@ -52,13 +51,6 @@ def _authenticator() -> Authenticator:
     return _registered[0]
 
 
-def _path_params(path: str) -> dict[str, str]:
-    try:
-        return dict(resolve(path).kwargs)
-    except Resolver404:
-        return {}
-
-
 def _http_parts(request: HttpRequest) -> dict[str, Any]:
     scope = getattr(request, "scope", None)  # ASGI requests keep theirs, with the raw header list
     return {
@@ -66,7 +58,6 @@ def _http_parts(request: HttpRequest) -> dict[str, Any]:
         "path": request.path,
         "headers": scope["headers"] if scope is not None else request.headers,
         "query_params": request.META.get("QUERY_STRING", ""),
-        "path_params": _path_params(request.path),
         "scope": scope,
     }
 
@@ -121,6 +112,5 @@ async def websocket_identity(scope: Mapping) -> Any:
         path=path,
         headers=scope.get("headers", []),
         query_params=scope.get("query_string", b""),
-        path_params={},
         scope=scope,
     )

@@ -38,7 +38,8 @@ TAGS = [
 
 DESCRIPTION = """LangGraph Agent Server compatible API (assistants, threads, runs, streaming, store, crons).
 
-Errors answer `{"detail": "<message>"}` with 400, 404, 409 or 422.
+Errors answer `{"detail": "<message>"}` with 400, 404, 409 or 422; with authentication on, 401 (missing or bad
+credentials) and 403 (refused by an auth handler). Request bodies must be `application/json` (415 otherwise).
 
 **Server-Sent Events.** Streaming endpoints answer `text/event-stream`; each event is framed as
 `event: <name>\\r\\ndata: <json>\\r\\n[id: <event id>\\r\\n]\\r\\n`. The first event is
@@ -52,7 +53,8 @@ Client: `{"type": "subscribe", "id": "s1", "thread_id": "<uuid>", "run_id": "<uu
 "stream_mode": ["values"]}` follows one run like `GET /threads/{thread_id}/runs/{run_id}/stream`; without
 `run_id` it follows the whole thread like `GET /threads/{thread_id}/stream`; `{"type": "unsubscribe", "id": "s1"}`.
 Server: `subscribed`, `event` `{"id", "event", "event_id", "data"}`, `end` (run over), `unsubscribed`, and
-`error` `{"id", "detail"}` (the other subscriptions stay open).
+`error` `{"id", "detail"}` (the other subscriptions stay open). The handshake is authenticated like any request; a
+refused one gets an `error` message and close code 4000 + its status (4401, 4403).
 """
 
 

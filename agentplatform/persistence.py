@@ -4,9 +4,10 @@ Pools are opened lazily (agentplatform.lazy): never at import time and never sha
 the synchronous saver for state reads and writes; workers use the asynchronous one on their run loop.
 
 A worker's checkpoint writes are fenced (design.md invariant 2): while a `WriteFence` is set for the running
-attempt (`fence_checkpoint_writes`), each write runs in one transaction with the fence's query, which must return
-a row (and lock it) while the attempt still owns its run. A worker that lost its lease (paused, cut off, stalled)
-thus cannot fork the thread's checkpoints after another attempt took over: its write raises StaleAttemptError.
+attempt (`fence_checkpoint_writes`), each write runs in one transaction that ends with the fence's query, which
+fails once the attempt no longer owns its run (and otherwise locks the run's row until the commit). A worker
+that lost its lease (paused, cut off, stalled) thus cannot fork the thread's checkpoints after another attempt
+took over: its write raises StaleAttemptError.
 """
 
 from __future__ import annotations
@@ -113,12 +114,11 @@ def close_sync_checkpointer() -> None:
 
 @dataclass(frozen=True)
 class WriteFence:
-    """A query that returns a row while the writer may write, locking that row until the write commits (so a
-    takeover waits for it), and how long such a transaction may sit idle before Postgres ends it (a writer
-    paused mid-write must not hold the lock that its takeover needs)."""
+    """A statement (no parameters) that fails with division_by_zero (SQLSTATE 22012) once the writer may no longer
+    write, and locks what it reads until the write commits, so a takeover waits for a write that passed it
+    (runs.engine.leases builds one for each attempt); and how long the write's transaction may sit idle."""
 
     sql: str
-    params: tuple | dict
     idle_timeout_ms: int = 5000
 
 
@@ -166,18 +166,28 @@ class FencedAsyncPostgresSaver(AsyncPostgresSaver):
             async with super()._cursor(pipeline=pipeline) as cur:
                 yield cur
             return
-        async with (
-            self.lock,
-            self.conn.connection() as conn,
-            conn.transaction(),
-            conn.cursor(binary=True, row_factory=dict_row) as cur,
-        ):
-            # SET LOCAL takes no parameters; the value is an int of ours.
-            await cur.execute(f"SET LOCAL idle_in_transaction_session_timeout = {int(fence.idle_timeout_ms)}")
-            await cur.execute(fence.sql, fence.params)
-            if await cur.fetchone() is None:
-                raise StaleAttemptError("the run's lease is gone: this attempt may not write checkpoints")
-            yield cur
+        async with self.lock, self.conn.connection() as conn:
+            # One message opens the transaction, one sends the fence with the COMMIT: the fence's lock is never held
+            # while the server waits on this process (which may be paused or cut off), and a refused fence skips the
+            # COMMIT. A transaction left idle by a paused or blocked writer is ended by Postgres.
+            await conn.execute(f"BEGIN; SET LOCAL idle_in_transaction_session_timeout = {int(fence.idle_timeout_ms)}")
+            try:
+                async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                    yield cur
+                await conn.execute(f"{fence.sql}; COMMIT")
+            except psycopg.errors.DivisionByZero:
+                await _rollback(conn)
+                raise StaleAttemptError("the run's lease is gone: this attempt may not write checkpoints") from None
+            except BaseException:
+                await _rollback(conn)
+                raise
+
+
+async def _rollback(conn: psycopg.AsyncConnection) -> None:
+    try:
+        await conn.rollback()
+    except psycopg.Error:
+        pass  # a broken connection: the pool discards it
 
 
 @dataclass

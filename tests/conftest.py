@@ -17,17 +17,21 @@ INTEGRATION_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def stack():
-    """Daphne + one Celery worker + beat on a fresh database; shared by the integration tests."""
-    log_dir = Path(tempfile.mkdtemp(prefix="agentplatform-it-"))
-    s = Stack(base_env=INTEGRATION_ENV, log_dir=log_dir)
+def _running_stack(env: dict, prefix: str):
+    """Daphne + one Celery worker + beat on a fresh database, stopped after the session."""
+    s = Stack(base_env=env, log_dir=Path(tempfile.mkdtemp(prefix=prefix)))
     s.create_database()
     s.start_api()
     s.start_worker()
     s.start_beat()
     yield s
     s.stop_all()
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The stack shared by the integration tests (no authentication)."""
+    yield from _running_stack(INTEGRATION_ENV, "agentplatform-it-")
 
 
 AUTH_CONFIG = Path(__file__).parent / "graphs" / "langgraph_auth.json"
@@ -42,15 +46,8 @@ AUTH_ENV = {
 
 @pytest.fixture(scope="session")
 def auth_stack():
-    """A second stack (own database, Daphne, worker, beat) that authenticates every request: the auth tests."""
-    log_dir = Path(tempfile.mkdtemp(prefix="agentplatform-auth-"))
-    s = Stack(base_env=AUTH_ENV, log_dir=log_dir)
-    s.create_database()
-    s.start_api()
-    s.start_worker()
-    s.start_beat()
-    yield s
-    s.stop_all()
+    """A second stack (own database and processes) that authenticates every request: the auth tests."""
+    yield from _running_stack(AUTH_ENV, "agentplatform-auth-")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     root = Path(tempfile.mkdtemp(prefix="agentplatform-test-"))
     _tmp.append(root)
     os.environ.setdefault("AGENTPLATFORM_DATA_DIR", str(root))
-    # DEBUG is off in tests, as in production: the public development key would be refused (agentplatform.E002).
+    # DEBUG is off in tests, as in production: the public development key would be refused (agentplatform.E003).
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(32))
     os.environ.setdefault("LANGGRAPH_CONFIG", str(Path(__file__).parent / "graphs" / "langgraph.json"))
     if not (os.environ.get("DATABASE_URI") or os.environ.get("POSTGRES_URI")):

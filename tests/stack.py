@@ -38,7 +38,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def env(self, extra: dict | None = None) -> dict:
-        # A key of its own unless one is set: DEBUG is off and the development key is refused (agentplatform.E002).
+        # A key of its own unless one is set: DEBUG is off and the development key is refused (agentplatform.E003).
         defaults = {"DJANGO_SECRET_KEY": _SECRET_KEY}
         return {**defaults, **os.environ, **self.base_env, "DATABASE_URI": self.database_uri, **(extra or {})}
 

@@ -101,16 +101,23 @@ def lease_cancel_action(lease: Lease) -> tuple[bool, str | None]:
     return True, row[2]
 
 
-_CHECKPOINT_FENCE_SQL = f"SELECT 1 FROM {RUNS} WHERE run_id = %s AND lease_token = %s AND status = 'running' FOR SHARE"
+# 1/0 when the lease is gone: the error skips the COMMIT sent in the same message (agentplatform.persistence).
+_CHECKPOINT_FENCE_SQL = """
+SELECT 1 / count(*) FROM (
+    SELECT 1 FROM {runs} WHERE run_id = '{run}'::uuid AND lease_token = '{token}'::uuid AND status = 'running'
+    FOR SHARE) AS held
+"""
 
 
 def checkpoint_fence(lease: Lease) -> WriteFence:
-    """What the attempt's checkpoint writes check in their own transaction: the run is still running on this
-    lease. FOR SHARE makes a takeover (requeue, finish, thread delete) wait for a write in flight, so a write either
-    commits before the takeover or is refused; Postgres ends a write transaction idle for longer than a blocked
-    loop may last, so a paused worker cannot hold that lock."""
-    idle_ms = int(settings.BG_JOB_LOOP_BLOCKED_SECS * 1000)
-    return WriteFence(_CHECKPOINT_FENCE_SQL, (lease.run_id, lease.token), idle_timeout_ms=idle_ms)
+    """What the attempt's checkpoint writes check, last in their own transaction: the run is still running on
+    this lease. FOR SHARE makes a takeover (requeue, finish, thread delete) wait for a write that passed the
+    check, so a write either commits before the takeover or is refused. Postgres ends a write transaction idle
+    for longer than a blocked loop may last."""
+    # The ids are inlined (the fence and COMMIT are one simple query); as UUIDs they cannot carry SQL.
+    run, token = uuid.UUID(str(lease.run_id)), uuid.UUID(str(lease.token))
+    sql = _CHECKPOINT_FENCE_SQL.format(runs=RUNS, run=run, token=token)
+    return WriteFence(sql, idle_timeout_ms=int(settings.BG_JOB_LOOP_BLOCKED_SECS * 1000))
 
 
 def _fenced(lease: Lease):

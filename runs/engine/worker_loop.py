@@ -214,7 +214,7 @@ def _abandon(run_loop: RunLoop, seconds: float) -> None:
 def _blocked_by(run_loop: RunLoop, seconds: float) -> Blockage:
     task = asyncio.current_task(run_loop.loop)
     frame = sys._current_frames().get(run_loop.thread.ident)
-    where = f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})" if frame else None
+    where = f"{frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno})" if frame else None
     return Blockage(seconds, getattr(task, "run_id", None), getattr(task, "node", None), where)
 
 

@@ -46,7 +46,7 @@ def superuser(stack) -> tuple[str, str]:
     return USERNAME, PASSWORD
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} not found: scripts/test.sh installs Debian's chromium (or: apt-get install chromium)")

@@ -52,13 +52,13 @@ def _checkpoints_of(thread_id: str) -> int:
 
 
 def test_checkpoint_writes_commit_while_their_fence_holds():
-    thread_id, raised = _echo_on_a_new_thread(WriteFence("SELECT 1 WHERE %s", (True,)))
+    thread_id, raised = _echo_on_a_new_thread(WriteFence("SELECT 1 / 1"))
     assert raised is None
     assert _checkpoints_of(thread_id) > 0
 
 
 def test_checkpoint_writes_are_refused_and_leave_nothing_once_their_fence_fails():
-    thread_id, raised = _echo_on_a_new_thread(WriteFence("SELECT 1 WHERE %s", (False,)))
+    thread_id, raised = _echo_on_a_new_thread(WriteFence("SELECT 1 / 0"))
     assert isinstance(raised, StaleAttemptError)
     assert _checkpoints_of(thread_id) == 0
 

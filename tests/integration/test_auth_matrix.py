@@ -153,7 +153,18 @@ def test_every_route_of_the_openapi_has_a_case(auth_stack):
     assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(ON_A_RESOURCE))
+def _a_still_has_it_all(world: dict) -> None:
+    a = world["client"]
+    a.assistants.get(world["assistant_id"])
+    a.threads.get(world["thread_id"])
+    a.runs.get(world["thread_id"], world["run_id"])
+    for cron_id in (world["cron_id"], world["thread_cron_id"]):
+        a.http.get(f"/runs/crons/{cron_id}")
+    assert a.store.get_item(["notes"], "k") is not None
+
+
+# Deletes last, so that a delete that wrongly succeeded cannot hide what the other cases would show.
+@pytest.mark.parametrize(("method", "path"), sorted(ON_A_RESOURCE, key=lambda op: (op[0] == "DELETE", op)))
 def test_another_users_resource_answers_exactly_as_an_unknown_id(auth_stack, world, method, path):
     request = ON_A_RESOURCE[(method, path)]
     mine = {name: value for name, value in world.items() if name != "client"}
@@ -163,6 +174,7 @@ def test_another_users_resource_answers_exactly_as_an_unknown_id(auth_stack, wor
     assert on_a == unknown
     status, body = on_a
     assert status == 404 or (status == 200 and "404: " in body), (status, body)
+    _a_still_has_it_all(world)
 
 
 def test_a_still_has_everything_and_b_changed_nothing(auth_stack, world):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +56,16 @@ class FaultStack:
         pid = int(rows[0][0].split(":")[1])
         return next((name for name, proc in self.stack.processes.items() if proc.pid == pid), None)
 
+    def start_workers(self, *names: str, extra_env: dict | None = None) -> None:
+        """Start workers side by side (each takes seconds to be ready); raises if one does not start."""
+        with ThreadPoolExecutor(len(names)) as pool:
+            for started in [pool.submit(self.stack.start_worker, name, extra_env) for name in names]:
+                started.result()
+
     def stop_workers(self) -> None:
+        # SIGKILL: quick, and a case's leftovers are never waited for; a paused worker dies as well.
         for name in self.workers():
-            proc = self.stack.processes[name]
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGCONT)  # a case may leave one paused
-            self.stack.stop(name, timeout=15)
+            self.stack.stop(name, signal.SIGKILL)
 
 
 @pytest.fixture(scope="package")

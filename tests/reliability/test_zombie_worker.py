@@ -42,8 +42,7 @@ def snapshot(faults, run_id: str, thread_id: str) -> dict:
 
 
 def test_a_worker_paused_past_its_lease_writes_nothing_after_another_took_its_run_over(faults, tmp_path):
-    for name in ("worker-a", "worker-b"):
-        faults.stack.start_worker(name)
+    faults.start_workers("worker-a", "worker-b")
     client, log = faults.client, tmp_path / "steps.jsonl"
     (run,) = plan_runs(client, threads=1, runs_per_thread=1, log=log, steps=120, seconds=0.02)
     victim = wait_for(lambda: faults.worker_of(run.run_id), what="run claimed")
@@ -59,7 +58,7 @@ def test_a_worker_paused_past_its_lease_writes_nothing_after_another_took_its_ru
     finally:
         os.kill(zombie.pid, signal.SIGCONT)
         resumed_at = time.time()
-    time.sleep(4)  # the zombie finishes its step, tries to write, notices its lost lease
+    time.sleep(3)  # the zombie finishes its step, tries to write, notices its lost lease
     after = snapshot(faults, run.run_id, run.thread_id)
     zombie_lines = [line for line in read_step_log(log) if line["pid"] == zombie.pid and line["end"] > resumed_at]
     changed = [key for key in before if before[key] != after[key]]
