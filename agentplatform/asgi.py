@@ -12,12 +12,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 
 django.setup(set_prefix=False)
 
-from agentplatform import serving, startup  # noqa: E402
+from agentplatform import daphne_server, serving, startup  # noqa: E402
 from agentplatform.backpressure import bounded_send  # noqa: E402
 from agentplatform.handlers import http_application  # noqa: E402
 from agentplatform.http_options import http_options  # noqa: E402
 from runs.streams.routing import websocket_urlpatterns  # noqa: E402
 
+daphne_server.tune_daphne()
 startup.process_start(kind="api")
 
 websockets = [route for route in websocket_urlpatterns if http_options().serves(str(route.pattern))]

@@ -13,6 +13,8 @@ took over: its write raises StaleAttemptError.
 from __future__ import annotations
 
 import itertools
+import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -43,6 +45,32 @@ def database_conninfo(alias: str = "default") -> str:
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
 
 
+# psycopg_pool's check costs every checkout a round trip (the checkpointer takes a connection for each of its
+# operations: eight a run). A connection that passed it this recently is handed out as it is; one idle longer
+# (e.g. across a PostgreSQL restart) is still checked, and a broken one replaced, before it is used.
+CHECK_AFTER_IDLE_SECS = 2.0
+
+
+class _RecentCheck:
+    """The pools' `check`: psycopg_pool's own, at most once per CHECK_AFTER_IDLE_SECS per connection."""
+
+    def __init__(self) -> None:
+        self.checked_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _due(self, conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+        return time.monotonic() - self.checked_at.get(conn, float("-inf")) >= CHECK_AFTER_IDLE_SECS
+
+    def sync(self, conn: psycopg.Connection) -> None:
+        if self._due(conn):
+            ConnectionPool.check_connection(conn)
+            self.checked_at[conn] = time.monotonic()
+
+    async def asynchronous(self, conn: psycopg.AsyncConnection) -> None:
+        if self._due(conn):
+            await AsyncConnectionPool.check_connection(conn)
+            self.checked_at[conn] = time.monotonic()
+
+
 def sync_pool(name: str) -> ConnectionPool:
     return ConnectionPool(
         database_conninfo(),
@@ -50,7 +78,7 @@ def sync_pool(name: str) -> ConnectionPool:
         min_size=1,
         max_size=settings.CHECKPOINTER_POOL_MAX,
         open=True,
-        check=ConnectionPool.check_connection,
+        check=_RecentCheck().sync,
         name=name,
     )
 
@@ -63,7 +91,7 @@ async def async_pool(name: str) -> AsyncConnectionPool:
         min_size=1,
         max_size=settings.CHECKPOINTER_POOL_MAX,
         open=False,
-        check=AsyncConnectionPool.check_connection,
+        check=_RecentCheck().asynchronous,
         name=name,
     )
     await pool.open()

@@ -236,6 +236,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
     "socket_keepalive": True,
     "health_check_interval": 10,
+    # kombu's acknowledgement bookkeeping (MULTI/HSET/ZADD/EXEC on each delivery, MULTI/HDEL/ZREM/EXEC on each
+    # ack, a restore scan every few seconds) only redelivers doorbells after its visibility timeout (1 h); the
+    # sweeper rings a pending run again after PENDING_RUN_RESEND_SECS, so it buys nothing here.
+    "ack_emulation": False,
 }
 # Cancels only late-ack tasks, and ours ack early: a broker blip never cancels a run (leases decide). True is
 # Celery 6's default and spares a deprecation warning on every reconnect.
@@ -260,7 +264,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.request": {"level": "ERROR"}, "daphne": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+        # Celery's two lines per task (received, succeeded) name its message ids, and the worker logs each run's
+        # ending with the run id (runs.engine.worker): at INFO they would triple the log lines of every run.
+        "celery.worker.strategy": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
+        "celery.app.trace": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
+    },
 }
 
 CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)

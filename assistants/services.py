@@ -255,8 +255,12 @@ def assistant_resolve(*, assistant_id: str | uuid.UUID, user: AuthUser | None = 
     registry = get_registry()
     if registry.has(assistant_id):
         pk = system_assistant_id(assistant_id)
-        if not Assistant.objects.filter(assistant_id=pk).exists():
-            assistants_ensure_system(graph_ids=[assistant_id])
+        try:
+            return assistant_get(assistant_id=pk, user=user)
+        except NotFound:
+            if Assistant.objects.filter(assistant_id=pk).exists():
+                raise  # there, but not the user's to read
+        assistants_ensure_system(graph_ids=[assistant_id])
         return assistant_get(assistant_id=pk, user=user)
     try:
         pk = uuid.UUID(str(assistant_id))

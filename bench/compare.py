@@ -1,7 +1,7 @@
 """The benchmark of issue 11: the official `langgraph dev` server and agentplatform, one after the other on this
 machine, driven by the same client (`langgraph_sdk`, async) with the same graphs (bench/graph.py), on loopback.
 
-    python bench/compare.py [--quick] [--workers 1] [--no-official] [--no-scaling] [--no-floor]
+    python bench/compare.py [--quick] [--workers 1] [--api-processes 1] [--no-official] [--no-scaling] [--no-floor]
 
 Installs the official server into bench/.official-venv the first time (pinned in bench/requirements-official.txt),
 measures it, stops it; starts agentplatform on throwaway PostgreSQL + Redis (Daphne, Celery worker(s), beat),
@@ -73,8 +73,8 @@ async def _official(server: OfficialServer, profile: Profile) -> ServerFigures:
         return await server_figures(client, CpuMeter(server.cpu_groups()), profile)
 
 
-def measure_ours(profile: Profile, workers: int, scale: bool) -> tuple[ServerFigures, list, list]:
-    server = OurServer(workers=workers)
+def measure_ours(profile: Profile, workers: int, api: int, scale: bool) -> tuple[ServerFigures, list, list]:
+    server = OurServer(workers=workers, api_processes=api)
     try:
         server.start()
         return asyncio.run(_ours(server, profile, scale))
@@ -139,7 +139,7 @@ def _official_versions() -> str:
     return ", ".join(line for line in OFFICIAL_REQUIREMENTS.read_text().splitlines() if line.startswith(wanted))
 
 
-def header(profile: Profile, workers: int, loads: tuple, elapsed: float) -> str:
+def header(profile: Profile, workers: int, api: int, loads: tuple, elapsed: float) -> str:
     dirty = " + uncommitted changes" if _git("status", "--porcelain", "--untracked-files=no") else ""
     return "\n".join(
         [
@@ -150,7 +150,7 @@ def header(profile: Profile, workers: int, loads: tuple, elapsed: float) -> str:
             f"- machine: {os.cpu_count()} CPUs; load average {loads[0]:.2f} before, {loads[1]:.2f} after; "
             f"{elapsed / 60:.1f} min in all",
             f"- official: {_official_versions()}, in memory, `--n-jobs-per-worker` default (10)",
-            f"- agentplatform: Daphne, {workers} Celery worker(s) (N_JOBS_PER_WORKER "
+            f"- agentplatform: {api} Daphne process(es), {workers} Celery worker(s) (N_JOBS_PER_WORKER "
             f"{os.environ.get('N_JOBS_PER_WORKER', '10')}, but for the memory table), beat, PostgreSQL (fsync on), "
             "Redis",
             f"- profile `{profile.name}`: create+wait p50 ≤ {profile.wait_runs} runs/{profile.wait_seconds:.0f} s; "
@@ -181,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="every figure bounded to a few seconds")
     parser.add_argument("--workers", type=int, default=1, help="agentplatform's Celery worker processes")
+    parser.add_argument("--api-processes", type=int, default=1, help="agentplatform's Daphne processes")
     parser.add_argument("--no-official", action="store_true", help="measure agentplatform only")
     parser.add_argument("--no-scaling", action="store_true", help="skip agentplatform's scaling and memory tables")
     parser.add_argument("--no-floor", action="store_true", help="skip the in-process floor")
@@ -189,12 +190,12 @@ def main() -> None:
     profile = QUICK if args.quick else FULL
     start, load_before = time.monotonic(), os.getloadavg()[0]
     official = None if args.no_official else measure_official(profile)
-    ours, rows, memory = measure_ours(profile, args.workers, scale=not args.no_scaling)
+    ours, rows, memory = measure_ours(profile, args.workers, args.api_processes, scale=not args.no_scaling)
     if not args.no_floor:
         log("measuring the in-process floor")
     floor_result = None if args.no_floor else floor(runs=profile.floor_runs)
     loads = (load_before, os.getloadavg()[0])
-    text = header(profile, args.workers, loads, time.monotonic() - start) + "\n\n"
+    text = header(profile, args.workers, args.api_processes, loads, time.monotonic() - start) + "\n\n"
     text += render(official, ours, rows, memory, floor_result) + "\n"
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ OFFICIAL_ENV = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
 @dataclass
 class OurServer:
     workers: int = 1
+    api_processes: int = 1
     data: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="agentplatform-bench-")))
     stack: Stack | None = None
     postgres: EmbeddedPostgres | None = None
@@ -50,11 +51,14 @@ class OurServer:
         return self.stack.url
 
     def start(self) -> OurServer:
-        log(f"starting PostgreSQL, Redis, Daphne, {self.workers} worker(s) and beat (logs in {self.data})")
+        log(
+            f"starting PostgreSQL, Redis, {self.api_processes} Daphne process(es), {self.workers} worker(s) and beat "
+            f"(logs in {self.data})"
+        )
         self.postgres = EmbeddedPostgres(self.data / "pg", free_port(), durable=True).start()
         self.redis = EmbeddedRedis(self.data / "redis", free_port()).start()
         os.environ["DATABASE_URI"], os.environ["REDIS_URI"] = self.postgres.uri, self.redis.uri
-        env = {"LANGGRAPH_CONFIG": str(CONFIG), "LOG_LEVEL": "WARNING"}
+        env = {"LANGGRAPH_CONFIG": str(CONFIG), "LOG_LEVEL": "WARNING", "API_PROCESSES": str(self.api_processes)}
         self.stack = Stack(base_env=env, log_dir=self.data)
         self.stack.create_database()
         self.stack.start_api()

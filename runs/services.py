@@ -77,7 +77,8 @@ def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assista
             [Thread(thread_id=thread_id, metadata=metadata, status=Thread.Status.BUSY)], ignore_conflicts=True
         )
     threads = Thread.objects.filter(filter_.q()) if filter_ is not None else Thread.objects.all()
-    thread = threads.select_for_update().filter(thread_id=thread_id).first()
+    # [:1], not first(): no ORDER BY to compile for a lookup by id.
+    thread = next(iter(threads.select_for_update().filter(thread_id=thread_id)[:1]), None)
     if thread is None:
         raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
     return thread

@@ -68,7 +68,8 @@ class Stack:
         port = free_port()
         self._spawn(
             "daphne",
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "agentplatform.asgi:application"],
+            # Daphne through the launcher operators use (API_PROCESSES Daphne processes on one socket, default 1).
+            [sys.executable, "-m", "agentplatform.daphne_server", "-b", "127.0.0.1", "-p", str(port)],
             extra_env,
         )
         self.url = f"http://127.0.0.1:{port}"

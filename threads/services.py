@@ -82,7 +82,8 @@ def thread_create(
     pk = parse_uuid(thread_id, "thread") if thread_id else uuid7()
     value = {"thread_id": pk, "metadata": without_reserved_metadata(metadata), "if_exists": if_exists}
     filter_ = authorize_sync(resource="threads", action="create", value=value, user=user)
-    existing = Thread.objects.filter(thread_id=pk).first()
+    # A new uuid7 is nobody's yet: only a caller's own id may name an existing thread.
+    existing = Thread.objects.filter(thread_id=pk).first() if thread_id else None
     if existing is not None:
         return _existing(existing, if_exists=if_exists, theirs=filter_ is None or filter_.matches(existing.metadata))
     try:

@@ -5,9 +5,9 @@ run whose doorbell was not answered within PENDING_RUN_RESEND_SECS. So a failed 
 run is already committed, and the client must get its 2xx.
 
 A delayed run (`after_seconds`) is rung with a Celery countdown only when its delay is short: a worker holds a
-countdown message unacknowledged until it is due, and the Redis transport hands unacknowledged messages out again
-after its visibility timeout (kombu's `visibility_timeout`, 1 h by default), so long countdowns come back as
-duplicates, pile up in the workers' memory, and die with a worker that holds them. Longer delays are rung by the
+countdown message unacknowledged until it is due, so long countdowns pile up in the workers' memory and die with
+a worker that holds them (and came back as duplicates after kombu's 1 h visibility timeout while its ack emulation
+was on). Longer delays are rung by the
 sweeper once due (runs.engine.sweeper.run_ring_due), from Postgres.
 """
 

@@ -1,7 +1,7 @@
 """Claim, lease and fence (design.md invariants 1-3): how a worker takes a run and every write it makes after.
 
-A claim is a short transaction that locks the thread row, checks no run of the thread is running and turns
-the thread's oldest available pending run into `running` with a fresh lease token. The partial unique index on
+A claim is one statement that locks the thread row, checks no run of the thread is running and turns the
+thread's oldest available pending run into `running` with a fresh lease token. The partial unique index on
 running runs is the safety net. Every later write of the worker is conditioned on that token (and on the run
 still being `running`), so a worker whose lease was taken away writes nothing. Times are the database clock.
 """
@@ -40,41 +40,42 @@ def _lock_thread(thread_id: uuid.UUID) -> bool:
         return cursor.fetchone() is not None
 
 
-_LOCK_THREAD_OF_RUN_SQL = f"""
-SELECT t.thread_id FROM {THREADS} t JOIN {RUNS} r ON r.thread_id = t.thread_id WHERE r.run_id = %s FOR UPDATE OF t
-"""
-
+# One statement, so one round trip and no transaction around it: lock the thread of `run_id`, then turn its oldest
+# available pending run into `running` unless one is running already. The statement's snapshot is taken before
+# it waits for the lock, so a run claimed, ended or cancelled meanwhile by the lock's holder may still look
+# pending or running to it: the UPDATE re-checks `status = 'pending'` on the run's current row (then claims
+# nothing: the holder rings for the thread's next run when it ends), and the unique index on running runs stays
+# the safety net.
 _CLAIM_SQL = f"""
+WITH locked AS (
+    SELECT t.thread_id FROM {THREADS} t JOIN {RUNS} r ON r.thread_id = t.thread_id
+     WHERE r.run_id = %(run)s FOR UPDATE OF t
+), next AS (
+    SELECT r.run_id FROM {RUNS} r JOIN locked ON r.thread_id = locked.thread_id
+     WHERE r.status = 'pending' AND r.available_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM {RUNS} x WHERE x.thread_id = locked.thread_id AND x.status = 'running')
+     ORDER BY r.created_at, r.run_id LIMIT 1
+)
 UPDATE {RUNS} SET status = 'running', attempt = attempt + 1, lease_token = %(token)s, lease_owner = %(owner)s,
        lease_expires_at = now() + make_interval(secs => %(ttl)s), started_at = coalesce(started_at, now()),
        updated_at = now()
- WHERE run_id = (
-        SELECT run_id FROM {RUNS}
-         WHERE thread_id = %(thread)s AND status = 'pending' AND available_at <= now()
-         ORDER BY created_at, run_id LIMIT 1)
-   AND status = 'pending'
-   AND NOT EXISTS (SELECT 1 FROM {RUNS} WHERE thread_id = %(thread)s AND status = 'running')
-RETURNING *
+  FROM next
+ WHERE {RUNS}.run_id = next.run_id AND {RUNS}.status = 'pending'
+RETURNING {RUNS}.*
 """
 
 
 def run_claim(*, run_id: uuid.UUID | str, owner: str) -> tuple[Run, Lease] | None:
     """Claim the oldest available pending run of `run_id`'s thread (FIFO: maybe another run), or None."""
     token = uuid.uuid4()
+    params = {"run": run_id, "token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT}
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_LOCK_THREAD_OF_RUN_SQL, [run_id])
-                locked = cursor.fetchone()
-            if locked is None:
-                return None  # the run (or its thread) is gone
-            params = {"token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT, "thread": locked[0]}
-            claimed = list(Run.objects.raw(_CLAIM_SQL, params))
+        claimed = list(Run.objects.raw(_CLAIM_SQL, params))
     except IntegrityError:
         return None  # another worker's claim on this thread won the race (unique index on running runs)
     if not claimed:
-        return None
-    return claimed[0], Lease(claimed[0].run_id, locked[0], token)
+        return None  # nothing to claim: the run is gone, not pending, or its thread has a running run
+    return claimed[0], Lease(claimed[0].run_id, claimed[0].thread_id, token)
 
 
 _RENEW_SQL = f"""
@@ -139,22 +140,38 @@ def lease_release(lease: Lease) -> bool:
 
 def lease_finish(lease: Lease, ending: Outcome, *, temporary: bool) -> bool:
     """Write the run's terminal status and its thread's state in one transaction; False if the lease is gone."""
+    if temporary:
+        return _delete_temporary_thread(lease)
     with transaction.atomic():
         _lock_thread(lease.thread_id)
         if not _write_run_end(lease, ending):
             return False
-        if temporary:
-            _delete_thread(lease.thread_id)
-        else:
-            _write_thread_end(lease.thread_id, ending)
+        _write_thread_end(lease.thread_id, ending)
     return True
 
 
-def _delete_thread(thread_id: uuid.UUID) -> None:
-    # Plain SQL: the ORM's cascade collects every related row first, which costs the /runs/wait hot path.
+# A temporary run's ending deletes it with its thread, whatever the ending (it has no checkpoints), in one
+# statement: the /runs/wait hot path. Fenced like every write: nothing is deleted unless the run is still running
+# on this lease, which the DELETE re-checks on the run's current row after waiting for the thread's lock.
+# Plain SQL: the ORM's cascade would collect every related row first.
+_DELETE_TEMPORARY_SQL = f"""
+WITH locked AS (
+    SELECT thread_id FROM {THREADS} WHERE thread_id = %(thread)s FOR UPDATE
+), ours AS (
+    DELETE FROM {RUNS} WHERE run_id = %(run)s AND lease_token = %(token)s AND status = 'running'
+       AND thread_id IN (SELECT thread_id FROM locked)
+    RETURNING thread_id
+), others AS (
+    DELETE FROM {RUNS} WHERE thread_id IN (SELECT thread_id FROM ours) AND run_id <> %(run)s
+)
+DELETE FROM {THREADS} WHERE thread_id IN (SELECT thread_id FROM ours)
+"""
+
+
+def _delete_temporary_thread(lease: Lease) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {RUNS} WHERE thread_id = %s", [thread_id])
-        cursor.execute(f"DELETE FROM {THREADS} WHERE thread_id = %s", [thread_id])
+        cursor.execute(_DELETE_TEMPORARY_SQL, {"thread": lease.thread_id, "run": lease.run_id, "token": lease.token})
+        return cursor.rowcount > 0
 
 
 def _write_run_end(lease: Lease, ending: Outcome) -> bool:

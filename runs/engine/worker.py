@@ -51,7 +51,7 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
     if claimed is None:
         return
     run, lease = claimed
-    logger.info("run %s claimed (attempt %s)", run.run_id, run.attempt)
+    logger.debug("run %s claimed (attempt %s)", run.run_id, run.attempt)
     if run.attempt > settings.BG_JOB_MAX_RETRIES:
         _fail_too_many_attempts(run, lease)
         return
@@ -185,7 +185,7 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
     done_status = Run.Status.INTERRUPTED if outcome.status is Ending.ROLLBACK else Run.Status(outcome.status)
     # An abandoned attempt never logged its error event: it is written with the ending.
     stream_log.finish_sync(run.run_id, done_status, outcome.result, error=outcome.error if outcome.abandoned else None)
-    logger.info("run %s ended: %s", run.run_id, outcome.status)
+    logger.info("run %s ended: %s (attempt %s)", run.run_id, outcome.status, run.attempt)
     _send_webhook(run, outcome)
     if not run.temporary:  # a temporary thread is gone, and had no other runs
         _ring_next(lease.thread_id)

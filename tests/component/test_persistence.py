@@ -61,3 +61,24 @@ def test_checkpoint_writes_are_refused_and_leave_nothing_once_their_fence_fails(
     thread_id, raised = _echo_on_a_new_thread(WriteFence("SELECT 1 / 0"))
     assert isinstance(raised, StaleAttemptError)
     assert _checkpoints_of(thread_id) == 0
+
+
+def test_pooled_connections_are_checked_again_only_after_being_idle(monkeypatch):
+    from psycopg_pool import ConnectionPool
+
+    from agentplatform import persistence
+
+    checks: list = []
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(lambda conn: checks.append(conn)))
+    pool = persistence.sync_pool("test-checks")
+    try:
+        for _ in range(3):
+            with pool.connection():
+                pass
+        assert len(checks) == 1
+        monkeypatch.setattr(persistence, "CHECK_AFTER_IDLE_SECS", 0.0)
+        with pool.connection():
+            pass
+        assert len(checks) == 2
+    finally:
+        pool.close()

@@ -130,6 +130,15 @@ def test_finish_of_a_temporary_run_deletes_its_thread(thread):
     assert not Thread.objects.filter(thread_id=thread.thread_id).exists()
 
 
+def test_finish_of_a_temporary_run_on_a_lost_lease_deletes_nothing(thread):
+    run = pending(thread, temporary=True)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    stale = Lease(lease.run_id, lease.thread_id, uuid.uuid4())
+    assert not leases.lease_finish(stale, Outcome("success"), temporary=True)
+    assert Run.objects.get(run_id=run.run_id).status == "running"
+    assert Thread.objects.filter(thread_id=thread.thread_id).exists()
+
+
 def test_release_puts_the_run_back_to_pending(thread):
     run = pending(thread)
     _, lease = leases.run_claim(run_id=run.run_id, owner="w")
@@ -193,3 +202,62 @@ def test_sweeper_fails_an_expired_run_on_its_last_attempt(thread, monkeypatch, s
     assert "exceeded max attempts" in failed.error["message"]
     thread.refresh_from_db()
     assert thread.status == "error"
+
+
+def _claim_behind_thread_lock(thread, run, holder_sql: str) -> tuple | None:
+    """A claim for `run` that waits for the thread's lock while another transaction holds it, runs `holder_sql`
+    (%s: the run id) and commits; what the claim then got."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    from agentplatform.persistence import database_conninfo
+
+    result: list = []
+
+    def claim() -> None:
+        try:
+            result.append(leases.run_claim(run_id=run.run_id, owner="waiting"))
+        finally:
+            connection.close()
+
+    with psycopg.connect(database_conninfo()) as holder:
+        holder.execute("SELECT 1 FROM threads_thread WHERE thread_id = %s FOR UPDATE", [thread.thread_id])
+        waiter = threading.Thread(target=claim)
+        waiter.start()
+        _wait_for_lock_wait(holder)
+        holder.execute(holder_sql, [run.run_id])
+        holder.commit()
+    waiter.join(10)
+    return result[0]
+
+
+def _wait_for_lock_wait(conn, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%locked%'"
+    while conn.execute("SELECT pg_stat_clear_snapshot()") and conn.execute(query).fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "the claim never waited for the thread lock"
+        time.sleep(0.02)
+
+
+def test_claim_that_waited_for_the_thread_lock_claims_nothing_when_the_holder_claimed_the_run(thread):
+    run = pending(thread)
+    holder_claim = "UPDATE runs_run SET status = 'running', lease_token = gen_random_uuid() WHERE run_id = %s"
+    assert _claim_behind_thread_lock(thread, run, holder_claim) is None
+    assert Run.objects.filter(thread=thread, status="running").count() == 1
+
+
+def test_claim_that_waited_for_the_thread_lock_leaves_a_run_cancelled_meanwhile(thread):
+    run = pending(thread)
+    cancel = "UPDATE runs_run SET status = 'interrupted' WHERE run_id = %s"
+    assert _claim_behind_thread_lock(thread, run, cancel) is None
+    assert Run.objects.get(run_id=run.run_id).status == "interrupted"
+
+
+def test_claim_that_waited_for_the_thread_lock_claims_a_run_the_holder_left_pending(thread):
+    run = pending(thread)
+    claimed = _claim_behind_thread_lock(thread, run, "SELECT %s")
+    assert claimed is not None and claimed[0].run_id == run.run_id

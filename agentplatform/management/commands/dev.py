@@ -44,7 +44,9 @@ class Command(BaseCommand):
             self._manage(["migrate", "--noinput"], env)
             self._manage(["check"], env)
             self._manage(["collectstatic", "--noinput", "-v", "0"], env)
-            children.append(self._spawn(["daphne", "-b", options["host"], "-p", str(options["port"])], env))
+            # API_PROCESSES Daphne processes on one socket (agentplatform/daphne_server.py), one by default.
+            api = ["agentplatform.daphne_server", "-b", options["host"], "-p", str(options["port"])]
+            children.append(self._spawn(api, env))
             if not options["no_worker"]:
                 children.append(self._spawn(["celery", "-A", "agentplatform", "worker", "-l", "warning"], env))
                 children.append(self._spawn(["celery", "-A", "agentplatform", "beat", "-l", "warning"], env))
@@ -91,10 +93,7 @@ class Command(BaseCommand):
         subprocess.run([sys.executable, "manage.py", *args], env=env, check=True, cwd=settings.BASE_DIR)
 
     def _spawn(self, args: list[str], env: dict) -> subprocess.Popen:
-        if args[0] != "daphne":
-            return subprocess.Popen([sys.executable, "-m", *args], env=env, cwd=settings.BASE_DIR)
-        app = "agentplatform.asgi:application"
-        return subprocess.Popen([sys.executable, "-m", *args, app], env=env, cwd=settings.BASE_DIR)
+        return subprocess.Popen([sys.executable, "-m", *args], env=env, cwd=settings.BASE_DIR)
 
     def _wait_ready(self, host: str, port: int, api: subprocess.Popen) -> None:
         deadline = time.monotonic() + 60
