@@ -38,18 +38,22 @@ class Killer:
         self.dead: dict[int, float] = {}  # pid -> when it was killed
         self.recoveries: list[float] = []
 
-    def kill_busiest(self) -> None:
+    def kill_busiest(self) -> bool:
+        """Kill the ready worker holding the most leases, if it holds any: a kill of an idle worker (a loaded
+        machine's replacement still starting, the runs not claimed yet) tests nothing, so it waits."""
         ready = [name for name in WORKERS if name not in self.starting or self.starting[name].done()]
         for future in self.starting.values():
             if future.done():
                 future.result()  # a replacement that failed to start fails the case here
-        if not ready:
-            return
         processes = self.faults.stack.processes
-        victim = max(ready, key=lambda name: _leased_by(self.faults, processes[name].pid))
+        leased = {name: _leased_by(self.faults, processes[name].pid) for name in ready}
+        victim = max(leased, key=leased.get, default=None)
+        if victim is None or not leased[victim]:
+            return False
         self.dead[processes[victim].pid] = time.monotonic()
         self.faults.stack.stop(victim, signal.SIGKILL)
         self.starting[victim] = self.pool.submit(self.faults.stack.start_worker, victim)
+        return True
 
     def poll(self) -> None:
         for pid, killed_at in list(self.dead.items()):
@@ -73,8 +77,7 @@ def test_runs_survive_workers_killed_every_few_seconds(faults, tmp_path):
     with ThreadPoolExecutor(len(WORKERS)) as pool:
         killer, next_kill, kills = Killer(faults, pool), time.monotonic() + 1.0, 0
         while unfinished(faults.stack, run_ids) and time.monotonic() - started < 900:
-            if kills < most_kills and time.monotonic() >= next_kill:
-                killer.kill_busiest()
+            if kills < most_kills and time.monotonic() >= next_kill and killer.kill_busiest():
                 kills, next_kill = kills + 1, time.monotonic() + every
             killer.poll()
             time.sleep(0.1)
