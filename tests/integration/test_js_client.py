@@ -110,8 +110,12 @@ def test_another_users_thread_and_assistant_are_404_to_the_js_client(with_auth):
         assert refused(with_auth, name)[0] == 404, name
 
 
-def test_a_bad_or_missing_token_is_a_401_the_js_client_reports(with_auth):
-    for name, detail in (("bad_token", "Invalid token"), ("no_token", "Unauthorized")):
+def test_a_bad_or_missing_credential_is_a_401_the_js_client_reports(with_auth):
+    for name, detail in (
+        ("bad_token", "Invalid token"),
+        ("no_token", "Unauthorized"),
+        ("bad_api_key", "Invalid API key"),
+    ):
         status, message = refused(with_auth, name)
         assert status == 401 and message.startswith("HTTP 401: "), message  # the client's HTTPError
         assert json.loads(message.removeprefix("HTTP 401: ")) == {"detail": detail}
@@ -157,6 +161,12 @@ def test_a_stateless_run_streams(without_auth):
     stream = ok(without_auth, "stateless_stream")
     assert [event for event, _ in stream["events"]] == ["metadata", "updates"]
     assert "thread_id" not in stream["created"]  # a stateless run's Content-Location names no thread
+
+
+def test_a_failing_run_raises_from_wait_and_ends_its_stream_with_the_error(without_auth):
+    assert refused(without_auth, "wait_error") == (None, "ValueError: kaboom")  # from /wait's 200 `__error__`
+    stream = ok(without_auth, "stream_error")
+    assert stream["events"][-1] == ["error", {"error": "ValueError", "message": "kaboom"}]
 
 
 def test_runs_join_stream(without_auth):

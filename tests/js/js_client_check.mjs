@@ -46,7 +46,7 @@ function cutAfter(response, events) {
   return new Response(body, { status: response.status, headers: response.headers });
 }
 
-function client(token, { cutStreamAfter } = {}) {
+function client(token, { cutStreamAfter, apiKey = null } = {}) {
   let cut = cutStreamAfter; // only the first run stream is cut
   const fetchOnce = async (url, init) => {
     const response = await fetch(url, init);
@@ -58,6 +58,7 @@ function client(token, { cutStreamAfter } = {}) {
   return new Client({
     apiUrl,
     defaultHeaders: token ? { Authorization: `Bearer ${token}` } : {},
+    apiKey, // null: no x-api-key, even when LANGGRAPH_API_KEY / LANGSMITH_API_KEY is set in the environment
     callerOptions: { maxRetries: 0, fetch: fetchOnce }, // maxRetries 0: a 5xx must show, not be retried away
     onRequest: (url, init) => {
       requests.push(`${init.method ?? "GET"} ${url.pathname}`);
@@ -109,6 +110,7 @@ async function authScenario() {
   await step("b_assistant", () => b.assistants.get(assistant.assistant_id));
   await step("bad_token", () => client("not-a-token").threads.create());
   await step("no_token", () => client(null).threads.search());
+  await step("bad_api_key", () => client(null, { apiKey: "agp_not-a-key" }).threads.search()); // sent as x-api-key
 
   await step("store_put", () => a.store.putItem(["notes"], "k", { text: "a's note" }));
   await step("store_get", () => a.store.getItem(["notes"], "k"));
@@ -129,6 +131,8 @@ async function noAuthScenario() {
     }),
   );
   await step("stateless_stream", () => streamRun(c, null, "echo", { input: { value: "x" }, streamMode: "updates" }));
+  await step("wait_error", () => c.runs.wait(null, "fail", { input: {} })); // the client raises the run's error
+  await step("stream_error", () => streamRun(c, null, "fail", { input: {} }));
   await step("state", async () => (await c.threads.getState(thread.thread_id)).values);
   await step("join_stream", async () => {
     const { thread_id } = await c.threads.create();
