@@ -48,7 +48,7 @@ function cutAfter(response, events) {
 
 function client(token, { cutStreamAfter, apiKey = null } = {}) {
   let cut = cutStreamAfter; // only the first run stream is cut
-  const fetchOnce = async (url, init) => {
+  const fetchCutting = async (url, init) => {
     const response = await fetch(url, init);
     if (!cut || !String(url).endsWith("/runs/stream") || !response.ok) return response;
     const events = cut;
@@ -59,7 +59,7 @@ function client(token, { cutStreamAfter, apiKey = null } = {}) {
     apiUrl,
     defaultHeaders: token ? { Authorization: `Bearer ${token}` } : {},
     apiKey, // null: no x-api-key, even when LANGGRAPH_API_KEY / LANGSMITH_API_KEY is set in the environment
-    callerOptions: { maxRetries: 0, fetch: fetchOnce }, // maxRetries 0: a 5xx must show, not be retried away
+    callerOptions: { maxRetries: 0, fetch: fetchCutting }, // maxRetries 0: a 5xx must show, not be retried away
     onRequest: (url, init) => {
       requests.push(`${init.method ?? "GET"} ${url.pathname}`);
       return init;
@@ -136,17 +136,19 @@ async function noAuthScenario() {
   await step("state", async () => (await c.threads.getState(thread.thread_id)).values);
   await step("join_stream", async () => {
     const { thread_id } = await c.threads.create();
-    const streamMode = ["custom", "values"];
-    const run = await c.runs.create(thread_id, "sleepy", { input: { seconds: 0.5 }, streamMode, streamResumable: true });
+    const payload = { input: { seconds: 0.5 }, streamMode: ["custom", "values"], streamResumable: true };
+    const run = await c.runs.create(thread_id, "sleepy", payload);
     // "-1": replay from the start, so the events do not depend on how late the join comes.
     const joined = await collect(c.runs.joinStream(thread_id, run.run_id, { lastEventId: "-1" }));
     return { run_id: run.run_id, ...joined, status: (await c.runs.get(thread_id, run.run_id)).status };
   });
   await step("history", async () => (await c.threads.getHistory(thread.thread_id, { limit: 5 })).map((x) => x.next));
   await step("resumed_stream", async () => {
-    const cutting = client(null, { cutStreamAfter: 2 }); // metadata and the first values, then the connection drops
+    // The connection drops after metadata and the first values, while the run sleeps (2 s: time for the client
+    // to see it still running, as it must before it reconnects).
+    const cutting = client(null, { cutStreamAfter: 2 });
     const { thread_id } = await c.threads.create();
-    const payload = { input: { seconds: 1 }, streamMode: ["custom", "values"], streamResumable: true };
+    const payload = { input: { seconds: 2 }, streamMode: ["custom", "values"], streamResumable: true };
     const resumed = await streamRun(cutting, thread_id, "sleepy", { ...payload, onDisconnect: "continue" });
     return { ...resumed, requests: requests.filter((r) => r.includes(thread_id)) };
   });
