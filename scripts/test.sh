@@ -15,7 +15,8 @@ apt_install() {  # Debian packages, on a machine that has apt (the others bring 
 # The admin's browser tests (tests/browser) drive Debian's Chromium through Playwright: installed once, here.
 [ -x /usr/bin/chromium ] || apt_install chromium
 # The official JS client (tests/js, pinned by its package-lock.json) for tests/integration/test_js_client.py: Node
-# from Debian when the machine has none, the packages again whenever the lock changed.
+# from Debian when the machine has none (it needs 20.19+: Debian 13's; Debian 12's 18 is too old, and the test
+# says so), the packages again whenever the lock changed.
 command -v npm >/dev/null || apt_install nodejs npm
 js_stamp=tests/js/node_modules/.lock.sha
 if [ "$(cat "$js_stamp" 2>/dev/null)" != "$(sha256sum tests/js/package-lock.json)" ]; then

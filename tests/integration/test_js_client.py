@@ -19,10 +19,24 @@ pytestmark = pytest.mark.integration
 JS_DIR = ROOT / "tests" / "js"
 
 
-def _run_js(scenario: str, url: str) -> dict[str, dict]:
+# The client's bundled ESM dependencies load only where Node detects module syntax by itself (20.19 and later).
+NODE_AT_LEAST = (20, 19)
+
+
+def _node() -> str:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: scripts/test.sh installs it (apt-get install nodejs npm)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    if tuple(map(int, version.lstrip("v").split(".")[:2])) < NODE_AT_LEAST:
+        pytest.fail(
+            f"node {version} is too old for @langchain/langgraph-sdk: it needs {'.'.join(map(str, NODE_AT_LEAST))}+"
+        )
+    return node
+
+
+def _run_js(scenario: str, url: str) -> dict[str, dict]:
+    node = _node()
     if not (JS_DIR / "node_modules" / "@langchain" / "langgraph-sdk").is_dir():
         pytest.fail("the JS client is not installed: run `npm ci` in tests/js (scripts/test.sh does)")
     done = subprocess.run(
