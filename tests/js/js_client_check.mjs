@@ -103,7 +103,8 @@ async function authScenario() {
   await step("whoami", async () => a.runs.wait((await a.threads.create()).thread_id, "whoami", { input: {} }));
   await step("a_search", async () => (await a.threads.search({ limit: 1000 })).map((t) => t.thread_id));
   await step("b_search", async () => (await b.threads.search({ limit: 1000 })).map((t) => t.thread_id));
-  await step("b_count", () => b.threads.count({ metadata: { owner: "user1" } }));
+  await step("a_count", () => a.threads.count({ metadata: { from: "js" } }));
+  await step("b_count", () => b.threads.count({ metadata: { from: "js" } }));
   await step("b_get", () => b.threads.get(thread.thread_id));
   await step("b_wait", () => b.runs.wait(thread.thread_id, "echo", { input }));
   await step("b_stream", () => streamRun(b, thread.thread_id, "echo", { input }));
@@ -112,11 +113,13 @@ async function authScenario() {
   await step("no_token", () => client(null).threads.search());
   await step("bad_api_key", () => client(null, { apiKey: "agp_not-a-key" }).threads.search()); // sent as x-api-key
 
-  await step("store_put", () => a.store.putItem(["notes"], "k", { text: "a's note" }));
-  await step("store_get", () => a.store.getItem(["notes"], "k"));
-  await step("store_search", () => a.store.searchItems(["notes"]));
-  await step("store_b_get", () => b.store.getItem(["notes"], "k"));
-  await step("store_b_search", () => b.store.searchItems(["notes"]));
+  const notes = ["notes", `js${Date.now()}`]; // a namespace of this run's own: other tests write to ["notes"]
+  print({ step: "store_namespace", value: notes });
+  await step("store_put", () => a.store.putItem(notes, "k", { text: "a's note" }));
+  await step("store_get", () => a.store.getItem(notes, "k"));
+  await step("store_search", () => a.store.searchItems(notes));
+  await step("store_b_get", () => b.store.getItem(notes, "k"));
+  await step("store_b_search", () => b.store.searchItems(notes));
 }
 
 async function noAuthScenario() {
