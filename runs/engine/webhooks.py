@@ -208,7 +208,7 @@ def _check_shape(url: str, policy: WebhookPolicy) -> tuple[str, int]:
     if host in _METADATA_HOSTS:
         raise InvalidInput("Webhook host blocked: cloud metadata endpoint")
     if policy.disable_loopback and host in _LOCALHOST_NAMES and not _domain_allowed(host, policy.allowed_domains):
-        raise InvalidInput("Webhook host blocked: localhost address")
+        raise InvalidInput("Webhook host blocked: loopback IP range")  # the answer a loopback address gets
     return host, port
 
 

@@ -109,7 +109,7 @@ def _resolving_to(monkeypatch, address: str) -> None:
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST.localdomain", "host.docker.internal"])
 def test_localhost_names_are_refused_by_name_with_loopback_and_trusted_without(monkeypatch, host):
     _resolving_to(monkeypatch, "172.17.0.1")  # what host.docker.internal is in a compose set-up: private
-    with pytest.raises(InvalidInput, match="localhost address"):
+    with pytest.raises(InvalidInput, match="loopback IP range"):
         webhook_validate(f"http://{host}:8080/hook", DEFAULT)
     assert webhook_validate(f"http://{host}:8080/hook", WebhookPolicy(disable_loopback=False)) == "172.17.0.1"
     _resolving_to(monkeypatch, "169.254.169.254")
