@@ -61,6 +61,13 @@ def test_included_headers_reach_the_graph_and_excluded_ones_never(project_client
     assert seen["user-agent"].startswith("langgraph-sdk-py/")
 
 
+def test_a_run_carries_its_callers_identity_as_user_id(project_client):
+    seen = _wait(project_client, "compiled")["seen"]
+    assert (seen["user_id"], seen["langgraph_auth_user_id"]) == ("user-t", "user-t")
+    given = _wait(project_client, "compiled", config={"configurable": {"user_id": "given"}})["seen"]
+    assert given["user_id"] == "given"  # a user_id the config gives wins, as officially
+
+
 def test_compiled_graph_sees_the_env_of_langgraph_json(project_client):
     assert _wait(project_client, "compiled")["built_with"] == {"kind": "compiled", "greeting": "hello"}
 
