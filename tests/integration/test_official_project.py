@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from langgraph_sdk import get_sync_client
+from langgraph_sdk.errors import NotFoundError
 
 from tests.conftest import INTEGRATION_ENV
 from tests.stack import separate_stack
@@ -182,3 +183,12 @@ def test_custom_route_is_served_behind_the_projects_auth_with_its_middleware_and
     assert response.json() == {"identity": "user-t", "greeting": "hello from the lifespan"}
     assert response.headers["x-custom-header"] == "Hello from middleware!"
     assert httpx.get(url).status_code == 401
+
+
+def test_auth_py_keeps_threads_to_their_owner_and_the_custom_middleware_wraps_the_api(project_stack, paused_thread):
+    other = get_sync_client(url=project_stack.url, headers={"authorization": "Bearer someone-else"})
+    with pytest.raises(NotFoundError):
+        other.threads.get_state(paused_thread["thread_id"])
+    response = httpx.get(f"{project_stack.url}/threads/{paused_thread['thread_id']}", headers=HEADERS)
+    assert response.json()["metadata"]["owner"] == "user-t"
+    assert response.headers["x-custom-header"] == "Hello from middleware!"
