@@ -182,3 +182,16 @@ def user_from_configurable(configurable: Mapping[str, Any]) -> AuthUser | None:
         return normalize_user(stored, permissions=permissions)
     identity = configurable.get("langgraph_auth_user_id")
     return AuthUser({"identity": identity}, permissions=permissions) if identity else None
+
+
+def graph_caller(user: AuthUser | None) -> tuple[dict[str, Any], AuthUser | None]:
+    """What a graph factory building a graph for `user`'s request is told of them, exactly what a run they
+    created tells it (runs.engine.executor): the configurable keys, the user there as an AuthUser, and the
+    ServerRuntime's user (None for an anonymous caller). No user (the server itself): nothing, and None."""
+    if user is None:
+        return {}, None
+    configurable = auth_configurable(user)
+    runtime_user = user_from_configurable(configurable)
+    if configurable["langgraph_auth_user"]:
+        configurable["langgraph_auth_user"] = runtime_user
+    return configurable, runtime_user

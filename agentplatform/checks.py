@@ -1,6 +1,6 @@
 """`manage.py check` (and start-up, agentplatform.startup) report a broken langgraph.json, graph or custom app,
-and a production server on the development secret key, before anything starts; and warn of the official image's
-environment variables, which this server does not read."""
+a production server on the development secret key and official encryption keys this server cannot honour, before
+anything starts; and warn of the official environment variables this server does not read."""
 
 from __future__ import annotations
 
@@ -76,3 +76,34 @@ def official_image_env_check(app_configs, **kwargs):
         return []
     message = f"{', '.join(found)} set, but not read here: the sections of langgraph.json are read from the file."
     return [Warning(message, hint="Point LANGGRAPH_CONFIG at your langgraph.json instead.", id="agentplatform.W001")]
+
+
+# Official variables asking for what this server does not do. Encryption is refused, as the langgraph.json
+# `encryption` key is: data the operator asked to encrypt must not be stored in the clear without a word.
+UNSUPPORTED_ENCRYPTION_ENV = ("LANGGRAPH_AES_KEY", "LANGGRAPH_AES_JSON_KEYS", "LANGGRAPH_ENCRYPTION")
+IGNORED_ENV = {
+    "REDIS_KEY_PREFIX": "give each deployment its own Redis database (REDIS_URI=redis://host:6379/<n>)",
+    "REDIS_CLUSTER": "Redis Cluster is not a supported Celery broker: use one Redis, or Sentinel",
+    "BG_JOB_ISOLATED_LOOPS": "runs share their worker's event loop; a run that blocks it is timed out or taken "
+    "over from outside it (BG_JOB_TIMEOUT_SECS), so no run needs a loop of its own",
+    "LANGGRAPH_AUTH_TYPE": "authentication is langgraph.json's auth.path, or the built-in API keys "
+    "(AGENTPLATFORM_API_KEYS)",
+}
+
+
+@register()
+def unsupported_env_check(app_configs, **kwargs):
+    found = [name for name in UNSUPPORTED_ENCRYPTION_ENV if os.environ.get(name)]
+    if not found:
+        return []
+    message = f"{', '.join(found)} set, but at-rest encryption is not supported: data would be stored unencrypted."
+    return [Error(message, hint="Unset it, and rely on the database's own encryption.", id="agentplatform.E004")]
+
+
+@register()
+def ignored_env_check(app_configs, **kwargs):
+    return [
+        Warning(f"{name} is set, but not read here.", hint=why, id="agentplatform.W002")
+        for name, why in IGNORED_ENV.items()
+        if os.environ.get(name)
+    ]

@@ -8,8 +8,8 @@ installs them into the official image.
 
 Everything is installed with this server's requirements.txt as constraints, as the official image installs with
 its own, so a project's packages cannot move the versions the server runs on. `pip_config_file` and
-`pip_installer` ("auto", "pip", "uv") are honoured; the keys that describe the official image itself are named
-in the plan's notes, not applied.
+`pip_installer` ("auto", "pip", "uv") are honoured; the keys about the image are named in the plan's notes
+(`manage.py dockerfile`, agentplatform.dockerfile, applies those that apply to this server's image).
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from agentplatform.langgraph_config import ConfigError
 INSTALLERS = ("auto", "pip", "uv")
 # Keys about the official image that have no meaning for this server's image, and why.
 IMAGE_KEYS = {
-    "dockerfile_lines": "Docker instructions are not run: put them in a Dockerfile that starts FROM this image",
+    "dockerfile_lines": "Docker instructions run in an image build: `python manage.py dockerfile` renders the "
+    "project's Dockerfile, which runs them",
+    "keep_pkg_tools": "the image `python manage.py dockerfile` renders removes the build tools unless kept",
     "base_image": "this server's image is built FROM python:<python_version>-slim-bookworm",
     "image_distro": "this server's image is Debian (bookworm)",
     "api_version": "this server implements the API of langgraph-api 0.16",
     "_INTERNAL_docker_tag": "this server's image is built from deploy/Dockerfile",
-    "keep_pkg_tools": "this server's image keeps pip, setuptools and wheel",
 }
 
 

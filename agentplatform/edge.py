@@ -77,6 +77,12 @@ def request_headers(request: HttpRequest) -> dict[str, str]:
     return {name.lower(): value for name, value in request.headers.items()}
 
 
+def graph_request(request: HttpRequest) -> dict[str, Any]:
+    """What a graph factory sees of a request that builds a graph (state reads and updates, the graph and schema
+    endpoints): its headers and its caller, as the `headers` and `user` keywords of the service or selector."""
+    return {"headers": request_headers(request), "user": getattr(request, "identity", None)}
+
+
 def run_headers(request: HttpRequest) -> dict[str, str]:
     """request_headers, plus an `x-request-id` made up when the client sent none (the run's
     `langgraph_request_id`), as the official server's request-id middleware does."""

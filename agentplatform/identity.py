@@ -87,7 +87,6 @@ def scope_identity(scope: Mapping) -> Any:
         path=scope.get("path", ""),
         headers=scope.get("headers", []),
         query_params=scope.get("query_string", b""),
-        path_params={},
         scope=scope,
     )
 

@@ -1,7 +1,8 @@
 """Every key of the official langgraph.json schema, and what agentplatform does with it.
 
-SUPPORTED keys act as on the official server. BUILD keys describe how to install the project: `manage.py
-install_dependencies` (and the image, which runs it) reads them, the running server has no use for them. REFUSED
+SUPPORTED keys act as on the official server. BUILD keys describe how to install the project or build its image:
+`manage.py install_dependencies` (which the image runs) and `manage.py dockerfile` (the project's Dockerfile) read
+them, the running server has no use for them. REFUSED
 keys stop start-up with a message naming the key, and so does an unknown key (a typo would otherwise be lost).
 docs/compatibility.md lists the same table with the reasons.
 """

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.dispatch import Signal
 
-from agentplatform.checks import secret_key_check
+from agentplatform.checks import secret_key_check, unsupported_env_check
 from agentplatform.graphs import get_registry
 from agentplatform.run_headers import header_patterns
 
@@ -21,8 +21,8 @@ process_starting = Signal()
 
 
 def process_start(*, kind: str) -> None:
-    # Daphne and Celery do not run Django's checks: refuse the public development key here too.
-    for error in secret_key_check(None):
+    # Daphne and Celery do not run Django's checks: refuse the public development key and encryption keys here too.
+    for error in [*secret_key_check(None), *unsupported_env_check(None)]:
         raise ImproperlyConfigured(f"{error.msg} {error.hint}")
     # Graphs load now, so a broken langgraph.json stops start-up instead of failing the first request.
     get_registry()

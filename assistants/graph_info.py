@@ -18,6 +18,7 @@ from langchain_core.runnables.utils import create_model
 from langgraph.pregel import Pregel
 from pydantic import TypeAdapter
 
+from access.users import AuthUser, graph_caller
 from agentplatform.errors import InvalidInput
 from agentplatform.graph_factories import AccessContext
 from agentplatform.graphs import get_registry
@@ -36,14 +37,13 @@ NOT_DRAWABLE = "The graph does not support visualization"
 
 @contextmanager
 def assistant_graph(
-    *, assistant: Assistant, headers: Mapping[str, str] | None = None, user: Any = None
+    *, assistant: Assistant, headers: Mapping[str, str] | None = None, user: AuthUser | None = None
 ) -> Iterator[Pregel]:
-    """`headers` (lower-case names) and `user` are the request's, for a factory to see; an anonymous caller is
-    None there, as in a run's ServerRuntime."""
-    if not getattr(user, "is_authenticated", True):
-        user = None
+    """`headers` (lower-case names) and `user` are the request's, for a factory to see as a run of theirs shows
+    them (access.users.graph_caller: an anonymous caller is None in the ServerRuntime)."""
+    auth, runtime_user = graph_caller(user)
     config = assistant_graph_config(assistant=assistant)
-    config["configurable"].update(request_configurable(headers))
+    config["configurable"].update({**request_configurable(headers), **auth})
     registry = get_registry()
     # Only a factory is given the store (in its runtime): a compiled graph's schemas never touch it.
     store = store_for_sync() if registry.entry(assistant.graph_id).is_factory else None
@@ -53,7 +53,7 @@ def assistant_graph(
         checkpointer=None,
         store=store,
         access_context=AccessContext.ASSISTANTS_READ,
-        user=user,
+        user=runtime_user,
     ) as graph:
         # Unnamed graphs take the graph id as name, so schema titles read "<graph_id>_state" as upstream.
         yield graph.copy(update={"name": assistant.graph_id}) if graph.name == "LangGraph" else graph

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import pagination_headers, validated
-from agentplatform.edge import query_flag, request_headers
+from agentplatform.edge import graph_request, query_flag
 from agentplatform.graphs import get_registry
 from assistants import graph_info, selectors, services
 from assistants.serializers import (
@@ -25,11 +25,6 @@ from assistants.serializers import (
 )
 
 TAGS = ["Assistants"]
-
-
-def _graph_request(request: Request) -> dict:
-    """What a graph factory sees of the request on the graph and schema endpoints: its headers and its caller."""
-    return {"headers": request_headers(request), "user": request.identity}
 
 
 class AssistantCreateView(APIView):
@@ -96,14 +91,14 @@ class AssistantGraphView(APIView):
         else:
             assistant = selectors.assistant_get(assistant_id=assistant_id, user=request.identity)
         xray = graph_info.parse_xray(request.query_params.get("xray"))
-        return Response(graph_info.assistant_drawable_graph(assistant=assistant, xray=xray, **_graph_request(request)))
+        return Response(graph_info.assistant_drawable_graph(assistant=assistant, xray=xray, **graph_request(request)))
 
 
 class AssistantSchemasView(APIView):
     @extend_schema(tags=TAGS, responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, assistant_id: str) -> Response:
         assistant = selectors.assistant_get(assistant_id=assistant_id, user=request.identity)
-        return Response(graph_info.assistant_schemas(assistant=assistant, **_graph_request(request)))
+        return Response(graph_info.assistant_schemas(assistant=assistant, **graph_request(request)))
 
 
 class AssistantSubgraphsView(APIView):
@@ -116,7 +111,7 @@ class AssistantSubgraphsView(APIView):
         assistant = selectors.assistant_get(assistant_id=assistant_id, user=request.identity)
         recurse = query_flag(request, "recurse")
         subgraphs = graph_info.assistant_subgraphs(
-            assistant=assistant, namespace=namespace, recurse=recurse, **_graph_request(request)
+            assistant=assistant, namespace=namespace, recurse=recurse, **graph_request(request)
         )
         return Response(subgraphs)
 

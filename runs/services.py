@@ -84,6 +84,16 @@ def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assista
     return thread
 
 
+def _user_id(request: RunRequest, thread: Thread, assistant: Assistant, user: AuthUser | None) -> str | None:
+    """The official `user_id` of a run's configurable: the one its config, its thread's or its assistant's gives,
+    else the caller's identity ("" for an anonymous caller, None for the server itself)."""
+    stored = ((thread.config or {}).get("configurable"), (assistant.config or {}).get("configurable"))
+    for configurable in (request.config.get("configurable"), *stored):
+        if (configurable or {}).get("user_id"):
+            return configurable["user_id"]
+    return user.identity if user is not None else None
+
+
 def _kwargs(
     request: RunRequest,
     assistant: Assistant,
@@ -107,6 +117,7 @@ def _kwargs(
         "thread_id": str(thread.thread_id),
         "graph_id": assistant.graph_id,
         "assistant_id": str(assistant.assistant_id),
+        "user_id": _user_id(request, thread, assistant, user),
         **(auth_configurable(user) if user is not None else {}),
     }
     metadata = _run_metadata(request, assistant, thread)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
@@ -21,12 +21,13 @@ from langgraph.errors import EmptyInputError, InvalidUpdateError
 from langgraph.pregel import Pregel
 
 from access.authorization import authorize_sync, authorized
-from access.users import AuthUser
+from access.users import AuthUser, graph_caller
 from agentplatform.errors import ApplicationError, BadRequest, InvalidInput, NotFound
 from agentplatform.graph_factories import AccessContext
 from agentplatform.graphs import get_registry
 from agentplatform.ids import parse_uuid
 from agentplatform.persistence import sync_checkpointer
+from agentplatform.run_headers import request_configurable
 from store.backend import store_for_sync
 from threads.models import Thread
 from threads.state import empty_thread_state, snapshot_to_dict
@@ -115,10 +116,14 @@ def thread_count(
     return _filtered(ids=None, metadata=metadata, values=values, status=status, user=user, page=(0, 0)).count()
 
 
-def thread_graph_config(thread: Thread, configurable: dict | None = None) -> dict[str, Any]:
-    """The RunnableConfig for reading or writing a thread's state (thread config + request configurable)."""
+def thread_graph_config(
+    thread: Thread, configurable: dict | None = None, *, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The RunnableConfig for reading or writing a thread's state: the thread's config, then `configurable`, then
+    the request `headers` that http.configurable_headers lets through (agentplatform.run_headers), as officially."""
     base = thread.config or {}
-    merged = {**base.get("configurable", {}), **(configurable or {}), "thread_id": str(thread.thread_id)}
+    copied = request_configurable(headers) if headers else {}
+    merged = {**base.get("configurable", {}), **(configurable or {}), **copied, "thread_id": str(thread.thread_id)}
     graph_id = (thread.metadata or {}).get("graph_id")
     if isinstance(graph_id, str):
         # As officially: state updates then record graph_id in the checkpoint's metadata.
@@ -128,26 +133,42 @@ def thread_graph_config(thread: Thread, configurable: dict | None = None) -> dic
 
 @contextlib.contextmanager
 def thread_graph(
-    thread: Thread, config: dict, access_context: AccessContext = AccessContext.READ
+    thread: Thread, config: dict, access_context: AccessContext = AccessContext.READ, *, user: AuthUser | None = None
 ) -> Iterator[Pregel | None]:
     """The thread's graph bound to the API's checkpointer, or None when the thread has no usable graph_id.
-    `access_context` tells a factory why (reads, or UPDATE for state updates), as officially."""
+    `access_context` tells a factory why (reads, or UPDATE for state updates), as officially; a factory sees the
+    request's caller `user` as a run of theirs would show it (config and ServerRuntime), so it builds the same graph."""
     graph_id = (thread.metadata or {}).get("graph_id")
     registry = get_registry()
     if not isinstance(graph_id, str) or not registry.has(graph_id):
         yield None
         return
+    auth, runtime_user = graph_caller(user)
+    factory_config = {**config, "configurable": {**config.get("configurable", {}), **auth}}
     graph_in = registry.graph(
-        graph_id, config, checkpointer=sync_checkpointer(), store=store_for_sync(), access_context=access_context
+        graph_id,
+        factory_config,
+        checkpointer=sync_checkpointer(),
+        store=store_for_sync(),
+        access_context=access_context,
+        user=runtime_user,
     )
     with graph_in as graph:
         yield graph
 
 
-def thread_state_get(*, thread: Thread, checkpoint: dict | None = None, subgraphs: bool = False) -> dict[str, Any]:
-    """The ThreadState JSON of the latest checkpoint, or of `checkpoint` ({checkpoint_id, checkpoint_ns, ...})."""
-    config = thread_graph_config(thread, _checkpoint_configurable(checkpoint))
-    with thread_graph(thread, config) as graph:
+def thread_state_get(
+    *,
+    thread: Thread,
+    checkpoint: dict | None = None,
+    subgraphs: bool = False,
+    headers: Mapping[str, str] | None = None,
+    user: AuthUser | None = None,
+) -> dict[str, Any]:
+    """The ThreadState JSON of the latest checkpoint, or of `checkpoint` ({checkpoint_id, checkpoint_ns, ...}).
+    `headers` (lower-case names) and `user` are the request's, for a graph factory to see, here and below."""
+    config = thread_graph_config(thread, _checkpoint_configurable(checkpoint), headers=headers)
+    with thread_graph(thread, config, user=user) as graph:
         if graph is None:
             return empty_thread_state()
         with graph_errors():
@@ -162,14 +183,17 @@ def thread_history_list(
     before: Any = None,
     metadata: dict | None = None,
     checkpoint: dict | None = None,
+    headers: Mapping[str, str] | None = None,
+    user: AuthUser | None = None,
 ) -> list[dict[str, Any]]:
     """Checkpoints newest first, as ThreadState JSON; `before` is a checkpoint id, RunnableConfig or Checkpoint."""
     if limit > settings.THREAD_HISTORY_MAX_LIMIT:
         cap = settings.THREAD_HISTORY_MAX_LIMIT
         raise InvalidInput(f"limit must be at most {cap} (the THREAD_HISTORY_MAX_LIMIT setting)")
-    config = thread_graph_config(thread, {"checkpoint_ns": "", **_checkpoint_configurable(checkpoint)})
+    configurable = {"checkpoint_ns": "", **_checkpoint_configurable(checkpoint)}
+    config = thread_graph_config(thread, configurable, headers=headers)
     before_config = _before_config(before)
-    with thread_graph(thread, config) as graph:
+    with thread_graph(thread, config, user=user) as graph:
         if graph is None:
             return []
         with graph_errors():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -76,9 +77,11 @@ def thread_create(
     ttl: dict | None = None,
     supersteps: list[dict] | None = None,
     user: AuthUser | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Thread:
     """A new idle thread; `if_exists="do_nothing"` returns an existing one instead of answering 409 (unless the
-    user's filter excludes it: then 409, as officially)."""
+    user's filter excludes it: then 409, as officially). `supersteps` are applied for the request's `user` and
+    `headers` (what a graph factory sees)."""
     pk = parse_uuid(thread_id, "thread") if thread_id else uuid7()
     value = {"thread_id": pk, "metadata": without_reserved_metadata(metadata), "if_exists": if_exists}
     filter_ = authorize_sync(resource="threads", action="create", value=value, user=user)
@@ -94,7 +97,7 @@ def thread_create(
         existing = Thread.objects.get(thread_id=pk)
         return _existing(existing, if_exists=if_exists, theirs=filter_ is None or filter_.matches(existing.metadata))
     if supersteps:
-        _apply_supersteps(thread, supersteps)
+        _apply_supersteps(thread, supersteps, user=user, headers=headers)
         thread.refresh_from_db()
     return thread
 
@@ -105,19 +108,25 @@ def _existing(thread: Thread, *, if_exists: str, theirs: bool) -> Thread:
     raise Conflict(f"Thread with ID {thread.thread_id} already exists")
 
 
-def _apply_supersteps(thread: Thread, supersteps: list[dict]) -> None:
+def _apply_supersteps(thread: Thread, supersteps: list[dict], **request: Any) -> None:
     try:
-        thread_bulk_update_state(thread=thread, supersteps=supersteps)
+        thread_bulk_update_state(thread=thread, supersteps=supersteps, **request)
     except ApplicationError as exc:
         raise ThreadCreatedWithErrors(
             f"Thread {thread.thread_id} was created, but there were problems updating the state: {exc.detail}"
         ) from exc
 
 
-def thread_bulk_update_state(*, thread: Thread, supersteps: list[dict]) -> dict[str, Any]:
+def thread_bulk_update_state(
+    *,
+    thread: Thread,
+    supersteps: list[dict],
+    user: AuthUser | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Apply `[{"updates": [{"values"|"command", "as_node"}]}]` as successive supersteps (graph.bulk_update_state)."""
-    config = thread_graph_config(thread, {"checkpoint_ns": ""})
-    with thread_graph(thread, config, AccessContext.UPDATE) as graph:
+    config = thread_graph_config(thread, {"checkpoint_ns": ""}, headers=headers)
+    with thread_graph(thread, config, AccessContext.UPDATE, user=user) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():
@@ -268,16 +277,18 @@ def thread_state_update(
     as_node: str | None = None,
     checkpoint: dict | None = None,
     user: AuthUser | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A new checkpoint from `values` (as if `as_node` ran), optionally forking from `checkpoint`."""
+    """A new checkpoint from `values` (as if `as_node` ran), optionally forking from `checkpoint`; `headers` are
+    the request's (what a graph factory and the checkpoint's metadata see)."""
     thread = thread_get(thread_id=thread_id, user=user, action="update")
     if thread.status == Thread.Status.BUSY:
         raise Conflict(f"Thread {thread.thread_id} has in-flight runs: wait for them or cancel them first.")
     # A null field (the SDK sends checkpoint_ns: null) means "unset": NULL would break the checkpoint row's key.
     fork = {k: v for k, v in (checkpoint or {}).items() if k != "thread_id" and v is not None}
-    configurable = {"checkpoint_ns": "", **fork}
-    config = thread_graph_config(thread, configurable)
-    with thread_graph(thread, config, AccessContext.UPDATE) as graph:
+    configurable = {"checkpoint_ns": "", **fork, **_updater(user)}
+    config = thread_graph_config(thread, configurable, headers=headers)
+    with thread_graph(thread, config, AccessContext.UPDATE, user=user) as graph:
         if graph is None:
             raise BadRequest(_no_graph_detail(thread.thread_id))
         with graph_errors():
@@ -286,6 +297,12 @@ def thread_state_update(
     _refresh_after_update(thread, snapshot)
     configurable = to_jsonable(next_config["configurable"])
     return {"checkpoint": configurable, "configurable": configurable, "checkpoint_id": configurable["checkpoint_id"]}
+
+
+def _updater(user: AuthUser | None) -> dict[str, str]:
+    # As officially, a state update records who made it: `user_id` (the caller's display name) lands in the new
+    # checkpoint's metadata, as LangGraph copies string configurable values there.
+    return {"user_id": user.display_name} if user is not None and user.display_name else {}
 
 
 def _refresh_after_update(thread: Thread, snapshot: StateSnapshot) -> None:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import pagination_headers, validated
-from agentplatform.edge import query_flag
+from agentplatform.edge import graph_request, query_flag
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from threads import selectors, services, storage
@@ -52,7 +52,7 @@ class ThreadCreateView(APIView):
             if_exists=data.get("if_exists") or "raise",
             ttl=data.get("ttl"),
             supersteps=data.get("supersteps"),
-            user=request.identity,
+            **graph_request(request),
         )
         return Response(thread_to_dict(thread))
 
@@ -140,7 +140,7 @@ class ThreadStateView(APIView):
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         subgraphs = query_flag(request, "subgraphs")
-        return Response(selectors.thread_state_get(thread=thread, subgraphs=subgraphs))
+        return Response(selectors.thread_state_get(thread=thread, subgraphs=subgraphs, **graph_request(request)))
 
     @extend_schema(tags=TAGS, request=StateUpdateSerializer, responses=StateUpdateResponseSerializer)
     def post(self, request: Request, thread_id: str) -> Response:
@@ -153,7 +153,7 @@ class ThreadStateView(APIView):
             values=data.get("values"),
             as_node=data.get("as_node"),
             checkpoint=checkpoint,
-            user=request.identity,
+            **graph_request(request),
         )
         return Response(result)
 
@@ -166,7 +166,10 @@ class ThreadStateAtCheckpointView(APIView):
         thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         subgraphs = query_flag(request, "subgraphs")
         checkpoint = {"checkpoint_id": checkpoint_id}
-        return Response(selectors.thread_state_get(thread=thread, checkpoint=checkpoint, subgraphs=subgraphs))
+        state = selectors.thread_state_get(
+            thread=thread, checkpoint=checkpoint, subgraphs=subgraphs, **graph_request(request)
+        )
+        return Response(state)
 
 
 class ThreadStateCheckpointView(ThreadStateAtCheckpointView):
@@ -185,7 +188,9 @@ class ThreadStateCheckpointView(ThreadStateAtCheckpointView):
     def post(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(thread_id=thread_id, user=request.identity)
         data = _validated(StateCheckpointSerializer, request.data)
-        state = selectors.thread_state_get(thread=thread, checkpoint=data["checkpoint"], subgraphs=data["subgraphs"])
+        state = selectors.thread_state_get(
+            thread=thread, checkpoint=data["checkpoint"], subgraphs=data["subgraphs"], **graph_request(request)
+        )
         return Response(state)
 
 
@@ -208,7 +213,8 @@ class ThreadHistoryView(APIView):
         if limit < 1:
             return Response([])  # as the official server answers
         before = request.query_params.get("before") or None
-        return Response(selectors.thread_history_list(thread=thread, limit=limit, before=before))
+        history = selectors.thread_history_list(thread=thread, limit=limit, before=before, **graph_request(request))
+        return Response(history)
 
     @extend_schema(tags=TAGS, request=HistorySerializer, responses=ThreadStateResponseSerializer(many=True))
     def post(self, request: Request, thread_id: str) -> Response:
@@ -220,5 +226,6 @@ class ThreadHistoryView(APIView):
             before=data.get("before"),
             metadata=data.get("metadata"),
             checkpoint=data.get("checkpoint"),
+            **graph_request(request),
         )
         return Response(history)

@@ -12,7 +12,11 @@ Whatever the policy, a target must be a globally routable address: link-local, r
 multicast and cloud-metadata addresses are always refused, and an IPv4 address wrapped in IPv6 (mapped,
 compatible, 6to4, NAT64) is judged as the IPv4 address it carries. Loopback and private ranges (RFC 1918,
 100.64.0.0/10, fc00::/7) are refused unless the policy turns their flag off or the host is in allowed_domains
-(an operator's explicit trust, as officially).
+(an operator's explicit trust, as officially). The names localhost, localhost.localdomain and
+host.docker.internal are refused by name with loopback, and trusted like an allowed domain without it (a
+compose set-up's host.docker.internal is a private address), as officially. A relative URL (`/my-route`), which
+the official server delivers into its own app, is refused: with the official message while loopback is refused,
+else saying to give an absolute URL (docs/compatibility.md says why).
 
 The URL is checked when the run is created and again right before each delivery: the name is resolved once,
 every address it resolves to must pass, and the connection goes to that address (TLS still sends the hostname
@@ -64,6 +68,17 @@ VALID_FIELDS = frozenset(
 )  # fmt: skip
 _TEMPLATE = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
 _METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.amazonaws.com", "metadata", "instance-data"})
+# Names of this machine, judged by name as officially: refused with loopback, trusted (any address) without.
+_LOCALHOST_NAMES = frozenset({"localhost", "localhost.localdomain", "host.docker.internal"})
+LOOPBACK_REFUSED = (
+    "Loopback webhooks (relative URLs and localhost) are refused by default: they would call this server's own "
+    "routes. Set webhooks.url.disable_loopback to false in langgraph.json to allow localhost targets, and only "
+    "when you control every route they can reach."
+)
+RELATIVE_NOT_DELIVERED = (
+    "Relative webhook URLs are not delivered here: runs end in worker processes, not in the API, so give the "
+    "absolute URL of the route (e.g. http://localhost:2024/my-route)."
+)
 _METADATA_IPS = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
 )
@@ -173,6 +188,8 @@ def _domain_allowed(host: str, domains: tuple[str, ...]) -> bool:
 def _check_shape(url: str, policy: WebhookPolicy) -> tuple[str, int]:
     if len(url) > policy.max_url_length:
         raise InvalidInput("Webhook URL too long")
+    if url.startswith("/"):  # officially a call into the server's own app; see docs/compatibility.md
+        raise InvalidInput(LOOPBACK_REFUSED if policy.disable_loopback else RELATIVE_NOT_DELIVERED)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -190,6 +207,8 @@ def _check_shape(url: str, policy: WebhookPolicy) -> tuple[str, int]:
         raise InvalidInput("Webhook domain not allowed")
     if host in _METADATA_HOSTS:
         raise InvalidInput("Webhook host blocked: cloud metadata endpoint")
+    if policy.disable_loopback and host in _LOCALHOST_NAMES and not _domain_allowed(host, policy.allowed_domains):
+        raise InvalidInput("Webhook host blocked: loopback IP range")  # the answer a loopback address gets
     return host, port
 
 
@@ -231,7 +250,9 @@ def _resolve(host: str, port: int) -> list[str]:
 def _allowed_address(host: str, addresses: list[str], policy: WebhookPolicy) -> str:
     """The address to connect to; every address the name resolves to must be allowed (a name that also
     resolves to an internal address could be answered with it next time)."""
-    trusted = bool(policy.allowed_domains) and _domain_allowed(host, policy.allowed_domains)
+    trusted = _domain_allowed(host, policy.allowed_domains) or (
+        not policy.disable_loopback and host in _LOCALHOST_NAMES  # e.g. a compose set-up's host.docker.internal
+    )
     for address in addresses:
         reason = address_blocked(ipaddress.ip_address(address.split("%")[0]), policy, trusted_host=trusted)
         if reason:

@@ -1,5 +1,7 @@
 """Beat sweeps for thread and store TTLs: scheduled, batched, and leaving live or busy threads alone."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -35,3 +37,13 @@ def test_sweep_stops_at_its_limit():
         Thread.objects.create(expires_at=past, ttl_minutes=1, ttl_strategy="delete")
     assert threads_sweep_expired(batch=2, limit=2) == 2
     assert threads_sweep_expired(batch=2, limit=2) == 1
+
+
+def test_sweep_limit_of_langgraph_json_bounds_each_sweep(monkeypatch):
+    config = SimpleNamespace(thread_ttl={"strategy": "delete", "sweep_limit": 2})
+    monkeypatch.setattr("maintenance.services.get_registry", lambda: SimpleNamespace(config=config))
+    past = timezone.now() - timezone.timedelta(minutes=1)
+    for _ in range(3):
+        Thread.objects.create(expires_at=past, ttl_minutes=1, ttl_strategy="delete")
+    assert threads_sweep_expired(batch=1) == 2
+    assert threads_sweep_expired(batch=1) == 1

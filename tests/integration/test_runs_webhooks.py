@@ -58,6 +58,13 @@ def test_loopback_webhook_is_refused_by_default(client):
         client.runs.create(thread["thread_id"], "echo", input={}, webhook="http://127.0.0.1:9/hook")
 
 
+def test_relative_webhook_is_refused_as_loopback_by_default(client):
+    thread = client.threads.create()
+    with pytest.raises(UnprocessableEntityError) as refused:
+        client.runs.create(thread["thread_id"], "echo", input={}, webhook="/my-route")
+    assert "webhooks.url.disable_loopback" in refused.value.response.json()["detail"]
+
+
 def test_webhook_receives_the_finished_run(webhook_stack, receiver):
     url, received = receiver
     client = get_sync_client(url=webhook_stack.url)

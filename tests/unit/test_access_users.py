@@ -13,6 +13,7 @@ from access.users import (
     ANONYMOUS,
     AuthUser,
     auth_configurable,
+    graph_caller,
     normalize_auth_response,
     normalize_user,
     user_from_configurable,
@@ -111,6 +112,23 @@ def test_anonymous_caller_is_stored_as_none_and_read_back_as_no_user():
 
     assert configurable["langgraph_auth_user"] is None
     assert user_from_configurable(configurable) is None
+
+
+def test_a_graph_built_for_a_request_is_told_of_the_caller_as_a_run_of_theirs_is():
+    user = AuthUser({"identity": "u", "org": "acme"}, permissions=["p"])
+    configurable, runtime_user = graph_caller(user)
+
+    assert runtime_user == user
+    assert configurable["langgraph_auth_user"] == user and isinstance(configurable["langgraph_auth_user"], AuthUser)
+    assert (configurable["langgraph_auth_user_id"], configurable["langgraph_auth_permissions"]) == ("u", ["p"])
+
+
+def test_an_anonymous_caller_is_no_runtime_user_and_the_server_itself_adds_nothing():
+    assert graph_caller(ANONYMOUS) == (
+        {"langgraph_auth_user": None, "langgraph_auth_user_id": "", "langgraph_auth_permissions": []},
+        None,
+    )
+    assert graph_caller(None) == ({}, None)
 
 
 def test_a_stored_user_id_alone_still_names_the_user():

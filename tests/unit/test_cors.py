@@ -49,6 +49,14 @@ def test_langgraph_json_http_cors_is_used_with_starlettes_defaults(tmp_path):
     assert settings["CORS_EXPOSE_HEADERS"] == [] and settings["CORS_ALLOW_CREDENTIALS"] is False
 
 
+def test_expose_headers_credentials_and_origin_regex_of_http_cors_are_applied(tmp_path):
+    cors = {"allow_origin_regex": r"https://.*\.app\.com", "allow_credentials": True, "expose_headers": ["x-a"]}
+    settings = cors_policy(_config(tmp_path, cors), environ={}).settings()
+
+    assert settings["CORS_EXPOSE_HEADERS"] == ["x-a"] and settings["CORS_ALLOW_CREDENTIALS"] is True
+    assert settings["CORS_ALLOWED_ORIGIN_REGEXES"] == [r"https://.*\.app\.com"]
+
+
 def test_env_origins_fill_a_config_without_allow_origins_and_cors_config_wins(tmp_path):
     path = _config(tmp_path, {"allow_methods": ["*"]})
     environ = {"CORS_ALLOW_ORIGINS": "https://env.com"}

@@ -51,6 +51,13 @@ def test_disable_flags_turn_off_their_groups_only():
     assert options.serves("/assistants")
 
 
+def test_ui_mcp_and_a2a_flags_are_read_with_the_others():
+    options = parse_http_options({"disable_ui": True, "disable_mcp": True, "disable_a2a": True})
+    assert options.disabled == frozenset({"ui", "mcp", "a2a"})
+    assert not options.serves("/mcp") and not options.serves("/a2a/<str:assistant_id>")
+    assert options.serves("/threads") and options.serves("/ok")
+
+
 def test_other_http_keys_are_left_to_their_owners():
     options = parse_http_options({"cors": {"allow_origins": ["x"]}, "configurable_headers": {}, "logging_headers": {}})
     assert options == HttpOptions()

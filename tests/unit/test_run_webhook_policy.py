@@ -7,8 +7,16 @@ import json
 
 import pytest
 
+from agentplatform.errors import InvalidInput
 from agentplatform.langgraph_config import ConfigError, load_config
-from runs.engine.webhooks import WebhookPolicy, address_blocked, parse_webhooks_section
+from runs.engine.webhooks import (
+    LOOPBACK_REFUSED,
+    RELATIVE_NOT_DELIVERED,
+    WebhookPolicy,
+    address_blocked,
+    parse_webhooks_section,
+    webhook_validate,
+)
 
 DEFAULT = WebhookPolicy()
 OPEN = WebhookPolicy(disable_loopback=False, disable_private_ips=False)
@@ -81,6 +89,32 @@ def test_loopback_and_private_pass_when_the_policy_or_a_trusted_domain_allows():
     assert blocked("127.0.0.1", OPEN) is None
     assert blocked("100.64.1.1", OPEN) is None
     assert blocked("10.0.0.1", DEFAULT, trusted_host=True) is None
+
+
+def test_a_relative_url_is_refused_as_loopback_by_default_and_asks_for_an_absolute_url_otherwise():
+    with pytest.raises(InvalidInput) as refused:
+        webhook_validate("/my-route", DEFAULT)
+    assert refused.value.detail == LOOPBACK_REFUSED
+    with pytest.raises(InvalidInput) as undelivered:
+        webhook_validate("/my-route", OPEN)
+    assert undelivered.value.detail == RELATIVE_NOT_DELIVERED
+    with pytest.raises(InvalidInput, match="too long"):  # the length is checked first, as officially
+        webhook_validate("/" + "x" * 5000, OPEN)
+
+
+def _resolving_to(monkeypatch, address: str) -> None:
+    monkeypatch.setattr("socket.getaddrinfo", lambda *args, **kwargs: [(2, 1, 6, "", (address, 80))])
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST.localdomain", "host.docker.internal"])
+def test_localhost_names_are_refused_by_name_with_loopback_and_trusted_without(monkeypatch, host):
+    _resolving_to(monkeypatch, "172.17.0.1")  # what host.docker.internal is in a compose set-up: private
+    with pytest.raises(InvalidInput, match="loopback IP range"):
+        webhook_validate(f"http://{host}:8080/hook", DEFAULT)
+    assert webhook_validate(f"http://{host}:8080/hook", WebhookPolicy(disable_loopback=False)) == "172.17.0.1"
+    _resolving_to(monkeypatch, "169.254.169.254")
+    with pytest.raises(InvalidInput, match="cloud metadata"):  # never, whatever the name
+        webhook_validate(f"http://{host}/hook", WebhookPolicy(disable_loopback=False))
 
 
 def test_url_policy_defaults_follow_the_official_keys():

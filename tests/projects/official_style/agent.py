@@ -61,3 +61,15 @@ async def graph_from_both(config: RunnableConfig, runtime: ServerRuntime):
 async def generate_agent(config: RunnableConfig):
     organization_id = config["configurable"].get("x-organization-id")
     yield _graph({"kind": "context manager", "x-organization-id": organization_id})
+
+
+def graph_per_caller(config: RunnableConfig, runtime: ServerRuntime):
+    """A graph built for whoever asks: its one node is named for the caller and their x-user-id header, so a read
+    of a thread's state only makes sense with the graph its run was built with."""
+    user = runtime.user.identity if runtime.user is not None else "nobody"
+    node = f"answer_{user}_{config['configurable'].get('x-user-id')}"
+
+    def answer(state: State) -> State:
+        return {"built_with": {"kind": "per caller", "node": node}}
+
+    return StateGraph(State).add_node(node, answer).add_edge(START, node).add_edge(node, END).compile()
