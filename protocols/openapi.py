@@ -1,0 +1,120 @@
+"""The MCP and A2A part of /openapi.json, as the official server documents it: `POST|GET|DELETE /mcp/` and
+`POST /a2a/{assistant_id}` (the agent card routes are served but, officially, not listed). drf-spectacular cannot
+see these plain async views; `postprocess_schema` is its hook, listed in SPECTACULAR_SETTINGS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentplatform.openapi import Operations, add_operations, json_response, path_param
+from protocols import a2a
+
+_TEXT_PART = {
+    "title": "Text Part",
+    "type": "object",
+    "properties": {"kind": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}},
+    "required": ["kind", "text"],
+}
+_DATA_PART = {
+    "title": "Data Part",
+    "type": "object",
+    "properties": {"kind": {"type": "string", "enum": ["data"]}, "data": {"type": "object"}},
+    "required": ["kind", "data"],
+}
+_MESSAGE = {
+    "type": "object",
+    "properties": {
+        "role": {"type": "string", "enum": ["user", "agent"]},
+        "parts": {"type": "array", "items": {"oneOf": [_TEXT_PART, _DATA_PART]}},
+        "messageId": {"type": "string", "description": "The client's id for the message."},
+        "contextId": {"type": "string", "description": "The conversation: a thread id (a new one when omitted)."},
+        "taskId": {"type": "string", "description": "The task this message answers (one waiting for input)."},
+    },
+    "required": ["role", "parts", "messageId"],
+}
+_TASK_PARAMS = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "The task id: `<contextId>:<run_id>`."},
+        "contextId": {"type": "string"},
+        "historyLength": {"type": "integer", "minimum": 0, "maximum": a2a.MAX_HISTORY_LENGTH},
+    },
+    "required": ["id"],
+}
+A2A_REQUEST = {
+    "type": "object",
+    "properties": {
+        "jsonrpc": {"type": "string", "enum": ["2.0"]},
+        "id": {"type": "string", "description": "The request's id, echoed in the response."},
+        "method": {"type": "string", "enum": ["message/send", "message/stream", "tasks/get", "tasks/cancel"]},
+        "params": {
+            "type": "object",
+            "oneOf": [
+                {"title": "Message Send/Stream Parameters", "type": "object", "properties": {"message": _MESSAGE}},
+                {"title": "Task Get/Cancel Parameters", **_TASK_PARAMS},
+            ],
+        },
+    },
+    "required": ["jsonrpc", "id", "method"],
+}
+_A2A_DESCRIPTION = """The assistant as an A2A agent, over JSON-RPC 2.0: `message/send` (wait for the Task),
+`message/stream` (the Task and its updates as SSE `message` events, each a JSON-RPC response), `tasks/get`,
+`tasks/cancel` (and their A2A 1.0 names). `message.contextId` is a thread id; a task is
+`<thread_id>:<run_id>`. Errors are JSON-RPC errors with HTTP 200. Its agent card:
+`GET /a2a/{assistant_id}/.well-known/agent-card.json`."""
+_ACCEPT = {
+    "name": "Accept",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "`text/event-stream` for message/stream, `application/json` otherwise.",
+}
+_MCP_ACCEPT = {**_ACCEPT, "description": "Must include `application/json` or `text/event-stream`."}
+_OBJECT = {"type": "object"}
+
+
+def _mcp(method: str, summary: str, responses: dict, **extra: Any) -> dict:
+    return {"tags": ["MCP"], "summary": summary, "operationId": f"{method}_mcp", "responses": responses, **extra}
+
+
+def _operations() -> Operations:
+    mcp_post = _mcp(
+        "post",
+        "MCP Post",
+        {
+            "200": json_response(_OBJECT, "A JSON-RPC response."),
+            "202": {"description": "A notification or response, accepted."},
+            "400": {"description": "Not JSON, not JSON-RPC, or an Accept header without application/json."},
+        },
+        description="Streamable HTTP transport, stateless (no session id). Methods: initialize, ping, tools/list "
+        "(the assistants as tools), tools/call (runs the assistant on a new stateless thread).",
+        parameters=[_MCP_ACCEPT],
+        requestBody={"required": True, "content": {"application/json": {"schema": _OBJECT}}},
+    )
+    a2a_post = {
+        "tags": ["A2A"],
+        "summary": "A2A JSON-RPC",
+        "operationId": "post_a2a",
+        "description": _A2A_DESCRIPTION,
+        "parameters": [path_param("assistant_id"), _ACCEPT],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": A2A_REQUEST}}},
+        "responses": {
+            "200": {
+                "description": "A JSON-RPC response, or for message/stream an SSE stream of them.",
+                "content": {"application/json": {"schema": _OBJECT}, "text/event-stream": {"schema": {"type": "string"}}},
+            },
+            "400": {"description": "An Accept header that does not admit the response."},
+        },
+    }
+    return {
+        "/mcp/": {
+            "post": mcp_post,
+            "get": _mcp("get", "MCP Get", {"405": {"description": "No server-to-client stream: stateless."}}),
+            "delete": _mcp("delete", "Terminate Session", {"404": {"description": "No session: stateless."}}),
+        },
+        "/a2a/{assistant_id}": {"post": a2a_post},
+    }
+
+
+def postprocess_schema(result: dict, generator: Any, request: Any, public: bool, **kwargs: Any) -> dict:
+    return add_operations(result, _operations())
