@@ -101,7 +101,10 @@ def _operations() -> Operations:
         "responses": {
             "200": {
                 "description": "A JSON-RPC response, or for message/stream an SSE stream of them.",
-                "content": {"application/json": {"schema": _OBJECT}, "text/event-stream": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/json": {"schema": _OBJECT},
+                    "text/event-stream": {"schema": {"type": "string"}},
+                },
             },
             "400": {"description": "An Accept header that does not admit the response."},
         },

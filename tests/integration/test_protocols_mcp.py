@@ -18,6 +18,7 @@ from mcp_types import PaginatedRequestParams
 pytestmark = pytest.mark.integration
 
 ACCEPT = {"Accept": "application/json, text/event-stream"}
+NO_VERSION = "Invalid JSON-RPC message. Missing or invalid jsonrpc version."
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,9 @@ def test_the_server_is_stateless_no_session_id_and_no_session_to_end(stack):
     assert response.status_code == 200 and "mcp-session-id" not in response.headers
     assert response.json()["result"]["protocolVersion"] == "2025-06-18"
     # A session id a client sends anyway changes nothing; there is nothing to end or to stream.
-    ping = httpx.post(url, json={"jsonrpc": "2.0", "id": 0, "method": "ping"}, headers={**ACCEPT, "mcp-session-id": "x"})
+    ping = httpx.post(
+        url, json={"jsonrpc": "2.0", "id": 0, "method": "ping"}, headers={**ACCEPT, "mcp-session-id": "x"}
+    )
     assert ping.json() == {"jsonrpc": "2.0", "id": 0, "result": {}}
     assert (httpx.delete(url, headers={"mcp-session-id": "x"}).status_code, httpx.get(url).status_code) == (404, 405)
     unsupported = {"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {"protocolVersion": "1999-01-01"}}
@@ -107,7 +110,7 @@ def test_the_server_is_stateless_no_session_id_and_no_session_to_end(stack):
         (b"{bad", ACCEPT, 400, {"error": "Invalid JSON"}),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}', {"Accept": "text/html"}, 400, None),
         (b"[1]", ACCEPT, 400, {"error": "Invalid message format."}),
-        (b'{"id": 1, "method": "ping"}', ACCEPT, 400, {"error": "Invalid JSON-RPC message. Missing or invalid jsonrpc version."}),
+        (b'{"id": 1, "method": "ping"}', ACCEPT, 400, {"error": NO_VERSION}),
         (b'{"jsonrpc": "2.0", "method": "notifications/initialized"}', ACCEPT, 202, None),
         (b'{"jsonrpc": "2.0", "id": "x", "method": "resources/list"}', ACCEPT, 200,
          {"jsonrpc": "2.0", "id": "x", "error": {"code": -32601, "message": "Method not found: resources/list"}}),

@@ -30,10 +30,6 @@ ALLOWED = {
     "POST /threads/{thread_id}/runs/stream: property checkpoint_id only in ours": _CHECKPOINT_ID,
     "POST /threads/{thread_id}/runs/wait: property checkpoint_id only in ours": _CHECKPOINT_ID,
     "POST /threads/{thread_id}/state: property checkpoint_id only in ours": _CHECKPOINT_ID,
-    "POST /a2a/{assistant_id}: only in official": f"the A2A protocol is {_NOT_SERVED}",
-    "GET /mcp/: only in official": f"MCP is {_NOT_SERVED}",
-    "POST /mcp/: only in official": f"MCP is {_NOT_SERVED}",
-    "DELETE /mcp/: only in official": f"MCP is {_NOT_SERVED}",
     "POST /threads/{thread_id}/commands: only in official": f"protocol v2 is {_NOT_SERVED}",
     "POST /threads/{thread_id}/stream/events: only in official": f"protocol v2 is {_NOT_SERVED}",
 }
