@@ -169,7 +169,15 @@ async def tools_call(*, params: dict, user: AuthUser | None, headers: Mapping[st
 
 
 async def handle(message: dict, *, user: AuthUser | None, headers: Mapping[str, str]) -> jsonrpc.Outcome:
-    """The outcome of one JSON-RPC request (a message with an id and a method)."""
+    """The outcome of one JSON-RPC request (a message with an id and a method); never an exception."""
+    try:
+        return await _outcome(message, user=user, headers=headers)
+    except Exception:
+        logger.exception("MCP %s failed", message.get("method"))
+        return jsonrpc.error(jsonrpc.INTERNAL_ERROR, "Internal server error")
+
+
+async def _outcome(message: dict, *, user: AuthUser | None, headers: Mapping[str, str]) -> jsonrpc.Outcome:
     method, params = message["method"], message.get("params") or {}
     if not isinstance(params, dict):
         params = {}
