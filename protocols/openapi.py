@@ -1,13 +1,14 @@
-"""The MCP and A2A part of /openapi.json, as the official server documents it: `POST|GET|DELETE /mcp/` and
-`POST /a2a/{assistant_id}` (the agent card routes are served but, officially, not listed). drf-spectacular cannot
-see these plain async views; `postprocess_schema` is its hook, listed in SPECTACULAR_SETTINGS."""
+"""The MCP and A2A part of /openapi.json: `POST|GET|DELETE /mcp/` and `POST /a2a/{assistant_id}` as the official
+server documents them, and the agent card routes, which it serves without listing them (this document lists what
+is served). `/mcp` and `/a2a/{assistant_id}/` answer as their documented twins. drf-spectacular cannot see these
+plain async views; `postprocess_schema` is its hook, listed in SPECTACULAR_SETTINGS."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agentplatform.openapi import Operations, add_operations, json_response, path_param
-from protocols import a2a
+from protocols import a2a_tasks
 
 _TEXT_PART = {
     "title": "Text Part",
@@ -37,7 +38,7 @@ _TASK_PARAMS = {
     "properties": {
         "id": {"type": "string", "description": "The task id: `<contextId>:<run_id>`."},
         "contextId": {"type": "string"},
-        "historyLength": {"type": "integer", "minimum": 0, "maximum": a2a.MAX_HISTORY_LENGTH},
+        "historyLength": {"type": "integer", "minimum": 0, "maximum": a2a_tasks.MAX_HISTORY_LENGTH},
     },
     "required": ["id"],
 }
@@ -75,6 +76,42 @@ _OBJECT = {"type": "object"}
 
 def _mcp(method: str, summary: str, responses: dict, **extra: Any) -> dict:
     return {"tags": ["MCP"], "summary": summary, "operationId": f"{method}_mcp", "responses": responses, **extra}
+
+
+def _card(operation_id: str, summary: str, params: list) -> dict:
+    card = {
+        "description": "The agent card: the assistant as an A2A agent (name, skills, media types, capabilities).",
+        "content": {"application/json": {"schema": _OBJECT}},
+    }
+    refused = {"description": 'Unknown assistant or bad metadata: `{"error": {"code", "message"}}`.'}
+    return {
+        "tags": ["A2A"],
+        "summary": summary,
+        "operationId": operation_id,
+        "parameters": params,
+        "responses": {"200": card, "400": refused},
+    }
+
+
+def _card_operations() -> Operations:
+    assistant = [path_param("assistant_id")]
+    query = {
+        "name": "assistant_id",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "format": "uuid"},
+        "description": "The assistant (default: DEFAULT_A2A_ASSISTANT_ID).",
+    }
+    return {
+        "/a2a/{assistant_id}": {"get": _card("get_a2a_agent", "Agent Card", assistant)},
+        "/a2a/{assistant_id}/.well-known/agent-card.json": {
+            "get": _card("get_a2a_agent_card", "Agent Card (well-known)", assistant)
+        },
+        "/a2a/{assistant_id}/.well-known/agent.json": {
+            "get": _card("get_a2a_agent_json", "Agent Card (well-known, former name)", assistant)
+        },
+        "/.well-known/agent-card.json": {"get": _card("get_agent_card", "Agent Card (domain root)", [query])},
+    }
 
 
 def _operations() -> Operations:
@@ -120,4 +157,7 @@ def _operations() -> Operations:
 
 
 def postprocess_schema(result: dict, generator: Any, request: Any, public: bool, **kwargs: Any) -> dict:
-    return add_operations(result, _operations())
+    operations = _operations()
+    for path, methods in _card_operations().items():
+        operations.setdefault(path, {}).update(methods)
+    return add_operations(result, operations)

@@ -41,7 +41,7 @@ def disabled():
 
     overrides: list = []
     yield serve
-    for override in overrides:
+    for override in reversed(overrides):  # each restores what was there before it
         override.disable()
 
 

@@ -91,8 +91,17 @@ COLLECTIONS = {
     ("POST", "/store/items/search"),
     ("POST", "/store/namespaces"),
 }
-# The JSON-RPC routes (A2A, MCP) answer an unknown or another user's resource in their protocol: checked below.
-JSON_RPC = {("POST", "/a2a/{assistant_id}"), ("POST", "/mcp/"), ("GET", "/mcp/"), ("DELETE", "/mcp/")}
+# The A2A and MCP routes answer an unknown or another user's resource in their protocols' words: checked below.
+PROTOCOLS = {
+    ("POST", "/a2a/{assistant_id}"),
+    ("GET", "/a2a/{assistant_id}"),
+    ("GET", "/a2a/{assistant_id}/.well-known/agent-card.json"),
+    ("GET", "/a2a/{assistant_id}/.well-known/agent.json"),
+    ("GET", "/.well-known/agent-card.json"),
+    ("POST", "/mcp/"),
+    ("GET", "/mcp/"),
+    ("DELETE", "/mcp/"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +162,7 @@ def _served_operations(stack) -> set[tuple[str, str]]:
 
 
 def test_every_route_of_the_openapi_has_a_case(auth_stack):
-    assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN | JSON_RPC
+    assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN | PROTOCOLS
 
 
 def _a_still_has_it_all(world: dict) -> None:
