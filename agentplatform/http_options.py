@@ -19,8 +19,8 @@ from django.conf import settings
 
 from agentplatform.langgraph_config import ConfigError
 
-# The official route groups a `disable_<group>` key turns off. `ui`, `mcp` and `a2a` are accepted for
-# compatibility; this server serves none of their routes.
+# The official route groups a `disable_<group>` key turns off. `ui` is accepted for compatibility; this server
+# serves none of its routes.
 ROUTE_GROUPS = ("assistants", "threads", "runs", "store", "meta", "ui", "mcp", "a2a")
 MIDDLEWARE_ORDERS = ("middleware_first", "auth_first")
 _META = {"", "ok", "info", "metrics", "docs", "openapi.json"}
@@ -50,6 +50,8 @@ def route_group(route: str) -> str | None:
         return "runs"
     if len(parts) == 1 and parts[0] in _META:
         return "meta"
+    if parts[0] == ".well-known":  # the domain-root A2A agent card
+        return "a2a"
     return parts[0] if parts[0] in ROUTE_GROUPS else None
 
 

@@ -11,9 +11,12 @@ from django.http import JsonResponse
 from agentplatform import cors, errors, jsonbody
 from agentplatform.api_errors import json_error
 from agentplatform.handlers import admin_prefixes
+from agentplatform.http_options import route_group
 from agentplatform.identity import http_identity, http_identity_sync
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# JSON-RPC endpoints answer a body that is not JSON themselves, in their protocol's words (a parse error).
+JSON_RPC_GROUPS = ("mcp", "a2a")
 
 
 class _Guard:
@@ -85,7 +88,7 @@ class StrictInputMiddleware(_Guard):
         content_type = request.META.get("CONTENT_TYPE", "")
         if (body or content_type) and content_type.partition(";")[0].strip().lower() != "application/json":
             return json_error(415, f'Unsupported media type "{content_type}" in request.')
-        if not body:
+        if not body or route_group(request.path_info) in JSON_RPC_GROUPS:
             return None
         try:
             jsonbody.loads(body)

@@ -33,6 +33,8 @@ TAGS = [
     ("Stateless Runs", "Runs on a temporary thread that is deleted when the run completes (on_completion)."),
     ("Crons", "Runs scheduled by a cron expression, on a thread or stateless."),
     ("Store", "Long-term memory: JSON documents under hierarchical namespaces."),
+    ("A2A", "Assistants as Agent-to-Agent (A2A) protocol agents, over JSON-RPC."),
+    ("MCP", "Assistants as the tools of a Model Context Protocol (MCP) server."),
     ("System", "Health, server information and metrics."),
 ]
 

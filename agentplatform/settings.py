@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "store",
     "crons",
     "maintenance",
+    "protocols",
     "console",
 ]
 
@@ -170,6 +171,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "runs.api.openapi.postprocess_schema",
+        "protocols.openapi.postprocess_schema",
         "agentplatform.openapi.postprocess_schema",
         # How to authenticate (langgraph.json auth.openapi, API keys), on the finished document.
         "access.openapi.postprocess_schema",

@@ -22,6 +22,7 @@ API_URLCONFS = (
     "crons.urls",  # before runs.api.urls: see crons/urls.py
     "runs.api.urls",
     "store.urls",
+    "protocols.urls",
 )
 
 

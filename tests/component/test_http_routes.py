@@ -41,7 +41,7 @@ def disabled():
 
     overrides: list = []
     yield serve
-    for override in overrides:
+    for override in reversed(overrides):  # each restores what was there before it
         override.disable()
 
 
@@ -66,6 +66,20 @@ def test_disable_runs_takes_crons_and_thread_runs_with_it(disabled):
     thread = client.post("/threads", {}, content_type="application/json").json()
     assert client.get(f"/threads/{thread['thread_id']}/runs").json() == NOT_FOUND
     assert client.get(f"/threads/{thread['thread_id']}").status_code == 200
+
+
+def test_disable_mcp_and_disable_a2a_turn_off_their_routes_agent_cards_included(disabled):
+    rpc = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    client = disabled("mcp")
+    assert client.post("/mcp", rpc, content_type="application/json", HTTP_ACCEPT="application/json").json() == NOT_FOUND
+    assert client.get("/.well-known/agent-card.json").status_code == 400  # A2A still on: the card wants an id
+    client = disabled("a2a")
+    for path in ("/a2a/x", "/a2a/x/.well-known/agent-card.json", "/.well-known/agent-card.json"):
+        assert (client.get(path).status_code, client.get(path).json()) == (404, NOT_FOUND), path
+    assert client.post("/mcp", rpc, content_type="application/json", HTTP_ACCEPT="application/json").status_code == 200
+    with override_settings(ROOT_URLCONF=urlconf(disabled=frozenset({"mcp", "a2a"}))):
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert not [p for p in schema["paths"] if p.startswith(("/mcp", "/a2a"))]
 
 
 def test_disabled_routes_leave_the_openapi_document():

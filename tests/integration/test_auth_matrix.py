@@ -91,6 +91,17 @@ COLLECTIONS = {
     ("POST", "/store/items/search"),
     ("POST", "/store/namespaces"),
 }
+# The A2A and MCP routes answer an unknown or another user's resource in their protocols' words: checked below.
+PROTOCOLS = {
+    ("POST", "/a2a/{assistant_id}"),
+    ("GET", "/a2a/{assistant_id}"),
+    ("GET", "/a2a/{assistant_id}/.well-known/agent-card.json"),
+    ("GET", "/a2a/{assistant_id}/.well-known/agent.json"),
+    ("GET", "/.well-known/agent-card.json"),
+    ("POST", "/mcp/"),
+    ("GET", "/mcp/"),
+    ("DELETE", "/mcp/"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +162,7 @@ def _served_operations(stack) -> set[tuple[str, str]]:
 
 
 def test_every_route_of_the_openapi_has_a_case(auth_stack):
-    assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN
+    assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN | PROTOCOLS
 
 
 def _a_still_has_it_all(world: dict) -> None:
@@ -310,3 +321,47 @@ def test_anonymous_callers_get_401_everywhere_but_the_open_routes(auth_stack):
         assert httpx.get(auth_stack.url + path).status_code == 200
     assert httpx.get(f"{auth_stack.url}/no/such/route").status_code == 401
     assert auth_stack.sql("SELECT count(*) FROM threads_thread") == counted  # nothing was written
+
+
+def _rpc(stack, token: str | None, path: str, method: str, params: dict) -> httpx.Response:
+    headers = {"Accept": "application/json, text/event-stream"}
+    headers |= {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    return httpx.post(stack.url + path, json=body, headers=headers, timeout=60)
+
+
+def test_another_users_agents_tasks_and_tools_answer_as_unknown_ones(auth_stack, world):
+    """A2A and MCP see through the same filters: B's answers about A's agent, task and tool are those about
+    unknown ones, and an anonymous caller is refused before any of it."""
+    a = world["client"]
+    agent = a.assistants.create("echo", name=f"a's agent {uuid.uuid4().hex[:6]}")["assistant_id"]
+    send = {"message": {"role": "user", "parts": [{"kind": "text", "text": "hi"}], "messageId": "m1"}}
+    task = _rpc(auth_stack, A, f"/a2a/{agent}", "message/send", send).json()["result"]
+    assert task["status"]["state"] == "completed", task
+
+    def as_b(assistant_id, method: str, params: dict) -> dict:
+        answer = _rpc(auth_stack, B, f"/a2a/{assistant_id}", method, params).json()
+        return json.loads(json.dumps(answer).replace(str(assistant_id), "<id>"))
+
+    unknown = uuid.uuid4()
+    assert as_b(agent, "message/send", send) == as_b(unknown, "message/send", send)
+    assert as_b(agent, "message/send", send)["error"] == {"code": -32602, "message": "Assistant '<id>' not found"}
+    for method in ("tasks/get", "tasks/cancel"):
+        on_a = as_b(agent, method, {"id": task["id"]})
+        assert on_a["error"] == {"code": -32001, "message": f"Task not found: {task['id']}"}, on_a
+    card = f"/a2a/{agent}/.well-known/agent-card.json"
+    refused = httpx.get(auth_stack.url + card, headers={"Authorization": f"Bearer {B}"})
+    assert (refused.status_code, refused.json()["error"]["message"]) == (400, f"Assistant '{agent}' not found")
+
+    tools = _rpc(auth_stack, B, "/mcp", "tools/list", {}).json()["result"]["tools"]
+    name = a.assistants.get(agent)["name"].replace(" ", "_").replace("'", "")
+    assert name not in [tool["name"] for tool in tools]
+    assert name in [tool["name"] for tool in _rpc(auth_stack, A, "/mcp", "tools/list", {}).json()["result"]["tools"]]
+    called = _rpc(auth_stack, B, "/mcp", "tools/call", {"name": name, "arguments": {}}).json()
+    assert called["error"] == {"code": -32602, "message": f"Unknown tool: {name}"}
+
+    for path in (card, "/.well-known/agent-card.json", "/mcp", f"/a2a/{agent}"):
+        response = httpx.get(auth_stack.url + path)
+        assert (response.status_code, response.json()) == (401, {"detail": "Unauthorized"}), path
+    assert _rpc(auth_stack, None, f"/a2a/{agent}", "message/send", send).status_code == 401
+    assert _rpc(auth_stack, None, "/mcp", "tools/list", {}).status_code == 401

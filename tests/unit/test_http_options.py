@@ -28,6 +28,9 @@ from agentplatform.langgraph_config import ConfigError
         ("/metrics", "meta"),
         ("/docs", "meta"),
         ("/openapi.json", "meta"),
+        ("/mcp", "mcp"),
+        ("/a2a/<str:assistant_id>/.well-known/agent-card.json", "a2a"),
+        (".well-known/agent-card.json", "a2a"),  # the domain-root agent card is an A2A route officially
         ("/admin/", None),
         ("/hello", None),
     ],

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL = ROOT / "tests" / "fixtures" / "langgraph-api-0.16.7-openapi.json"
 _NOT_SERVED = "not served: answers 404 `Not Found`, as the official server does when the route is disabled"
 _CHECKPOINT_ID = "the SDK sends `checkpoint_id` and the official server reads it, though its schema omits it"
+_CARD = "the A2A agent card: served by both, listed here only (the document lists what is served)"
 ALLOWED = {
     "GET /: only in ours": "the root answers like /ok, for load balancers that probe /",
     "GET /runs/{run_id}/stream: only in ours": "the `Location` of a stateless stream, to reconnect with Last-Event-ID",
@@ -30,10 +31,10 @@ ALLOWED = {
     "POST /threads/{thread_id}/runs/stream: property checkpoint_id only in ours": _CHECKPOINT_ID,
     "POST /threads/{thread_id}/runs/wait: property checkpoint_id only in ours": _CHECKPOINT_ID,
     "POST /threads/{thread_id}/state: property checkpoint_id only in ours": _CHECKPOINT_ID,
-    "POST /a2a/{assistant_id}: only in official": f"the A2A protocol is {_NOT_SERVED}",
-    "GET /mcp/: only in official": f"MCP is {_NOT_SERVED}",
-    "POST /mcp/: only in official": f"MCP is {_NOT_SERVED}",
-    "DELETE /mcp/: only in official": f"MCP is {_NOT_SERVED}",
+    "GET /a2a/{assistant_id}: only in ours": _CARD,
+    "GET /a2a/{assistant_id}/.well-known/agent-card.json: only in ours": _CARD,
+    "GET /a2a/{assistant_id}/.well-known/agent.json: only in ours": _CARD,
+    "GET /.well-known/agent-card.json: only in ours": _CARD,
     "POST /threads/{thread_id}/commands: only in official": f"protocol v2 is {_NOT_SERVED}",
     "POST /threads/{thread_id}/stream/events: only in official": f"protocol v2 is {_NOT_SERVED}",
 }
