@@ -59,6 +59,7 @@ class LogEvent:
     id: str | None
     event: str
     data: bytes
+    run_id: uuid.UUID | None = None  # of a done entry kept for ThreadLogReader.keep_done
 
 
 def parse_last_event_id(value: str | None) -> str | None:
@@ -340,6 +341,8 @@ class ThreadLogReader:
     runs_by_key: dict[str, uuid.UUID] = field(default_factory=dict)
     known_runs: set = field(default_factory=set)
     replay_from: str | None = None
+    # Hand each run's done entry over as it is (with its run id) rather than as `metadata run_done`.
+    keep_done: bool = False
     _watch: _RowWatch | None = None
 
     @classmethod
@@ -412,6 +415,9 @@ class ThreadLogReader:
             if event == stream_log.DONE_EVENT:
                 run_id = self.runs_by_key.pop(key)
                 del self.cursors[key]
+                if self.keep_done:
+                    events.append(LogEvent(entry_id, event, data, run_id))
+                    continue
                 event, data = "metadata", serde.dumps({"status": "run_done", "run_id": str(run_id)})
             if _thread_event_wanted(event, data, self.stream_modes):
                 events.append(LogEvent(entry_id, event, data))
