@@ -34,8 +34,6 @@ ALLOWED = {
     "GET /mcp/: only in official": f"MCP is {_NOT_SERVED}",
     "POST /mcp/: only in official": f"MCP is {_NOT_SERVED}",
     "DELETE /mcp/: only in official": f"MCP is {_NOT_SERVED}",
-    "POST /threads/{thread_id}/commands: only in official": f"protocol v2 is {_NOT_SERVED}",
-    "POST /threads/{thread_id}/stream/events: only in official": f"protocol v2 is {_NOT_SERVED}",
 }
 
 
