@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import BadRequest
 from runs.models import Run
 from runs.streams.protocol_events import parse_entry_name
-from runs.streams.stream_reader import START, ThreadLogReader
+from runs.streams.stream_reader import START, LogEvent, ThreadLogReader
 
 CHANNELS = frozenset({"values", "updates", "checkpoints", "messages", "tools", "custom", "lifecycle", "input", "tasks"})
 SEQ_SCALE = 2048
@@ -96,7 +96,7 @@ def _non_negative_int(value: Any) -> int | None:
 
 
 def subscription_from(body: Any) -> Subscription:
-    """An EventStreamRequest body as the official server reads it; InvalidInput with its wording otherwise."""
+    """An EventStreamRequest body as the official server reads it; BadRequest (400) with its wording otherwise."""
     channels = body.get("channels") if isinstance(body, dict) else None
     if not isinstance(channels, list) or not channels:
         raise BadRequest("channels is required and must be a non-empty array")
@@ -150,16 +150,19 @@ def _graph_name(run_id: uuid.UUID) -> str:
     return ((kwargs.get("config") or {}).get("configurable") or {}).get("graph_id") or "root"
 
 
-async def _ending(entry_id: str, run_id: uuid.UUID | None, data: bytes) -> WireEvent | None:
+def _ending(entry_id: str, data: bytes, graph_name: str) -> WireEvent | None:
     """The root lifecycle ending of a run, from its done entry; None when there is nothing to say."""
     done = orjson.loads(data)
     ending = _ENDINGS.get(done.get("status"))
     result = done.get("result")
-    if ending is None or run_id is None or (isinstance(result, dict) and result.get("__interrupt__")):
+    if ending is None or (isinstance(result, dict) and result.get("__interrupt__")):
         return None
-    params = {"namespace": [], "timestamp": int(entry_id.split("-")[0]), "data": {"event": ending}}
-    params["data"]["graph_name"] = await _graph_name(run_id)
-    return _wire(entry_id, "lifecycle", serde.dumps(params))
+    data = {"event": ending, "graph_name": graph_name}
+    return _wire(entry_id, "lifecycle", serde.dumps({"namespace": [], "timestamp": _id_ms(entry_id), "data": data}))
+
+
+def _id_ms(entry_id: str) -> int:
+    return int(entry_id.split("-")[0])
 
 
 @dataclass(eq=False)
@@ -168,6 +171,7 @@ class ThreadEventReader:
 
     log: ThreadLogReader
     subscription: Subscription
+    graph_names: dict[uuid.UUID, str] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, thread_id: uuid.UUID, subscription: Subscription) -> ThreadEventReader:
@@ -182,14 +186,24 @@ class ThreadEventReader:
         out = []
         for event in await self.log.read(block_ms):
             if event.event == stream_log.DONE_EVENT:
-                if self.subscription.matches("lifecycle", []):
-                    ending = await _ending(event.id, event.run_id, event.data)
-                    out += [ending] if ending is not None else []
+                ending = await self._ending(event) if self.subscription.matches("lifecycle", []) else None
+                out += [ending] if ending is not None else []
                 continue
             parsed = parse_entry_name(event.event)
-            if parsed is not None and self.subscription.matches(*parsed):
+            if parsed is None:
+                continue
+            if parsed == ("lifecycle", []) and event.run_id is not None:
+                self.graph_names[event.run_id] = orjson.loads(event.data)["data"].get("graph_name") or "root"
+            if self.subscription.matches(*parsed):
                 out.append(_wire(event.id, parsed[0], event.data))
         return out
+
+    async def _ending(self, event: LogEvent) -> WireEvent | None:
+        if event.run_id is None:
+            return None
+        # The run's `running` event named its graph; a reader that resumed after it asks Postgres.
+        graph_name = self.graph_names.pop(event.run_id, None) or await _graph_name(event.run_id)
+        return _ending(event.id, event.data, graph_name)
 
 
 async def pump(reader: ThreadEventReader, send: Any, block_ms: int) -> None:

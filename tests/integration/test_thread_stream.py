@@ -124,24 +124,29 @@ async def test_messages_arrive_token_by_token(stack, transport):
 async def test_interrupt_then_respond_on_the_open_stream(stack, transport):
     client = get_client(url=stack.url)
     async with client.threads.stream(assistant_id="interrupt", transport=transport) as thread:
-        events = thread.subscribe(["lifecycle", "input", "values"])
         await thread.run.start(input={"request": "leave"})
-        paused = await _until(events, lambda e: _lifecycle(e) == "interrupted")
-        requested = [e for e in paused if e["method"] == "input.requested"]
-        assert len(requested) == 1
-        assert requested[0]["params"]["data"]["payload"] == {"question": "approve leave?"}
-        for _ in range(100):
+        for _ in range(300):
             if thread.interrupted:
                 break
             await asyncio.sleep(0.05)
-        assert [i["interrupt_id"] for i in thread.interrupts] == [requested[0]["params"]["data"]["interrupt_id"]]
-        # The client ends its subscriptions when the run pauses; the stream stays open for the next one.
+        assert thread.interrupted and len(thread.interrupts) == 1
+        interrupt_id = thread.interrupts[0]["interrupt_id"]
         events = thread.subscribe(["lifecycle", "input", "values"])
         assert await thread.run.respond("yes") == {}
         resumed = await _until(events, _ended)
         output = await asyncio.wait_for(thread.output, 15)
-    assert [_lifecycle(e) for e in resumed if _lifecycle(e)] == ["running", "completed"]
+    assert [_lifecycle(e) for e in resumed if _lifecycle(e)][-2:] == ["running", "completed"]
     assert output == {"request": "leave", "approved": "yes", "steps": ["ask", "finish"]}
+    body = {"channels": ["lifecycle", "input"]}
+    history = await _sse_events(stack.url, thread.thread_id, body, lambda e: _lifecycle(e) == "completed")
+    assert [e["method"] if e["method"] != "lifecycle" else _lifecycle(e) for e in history] == [
+        "running",
+        "input.requested",
+        "interrupted",
+        "running",
+        "completed",
+    ]
+    assert history[1]["params"]["data"] == {"interrupt_id": interrupt_id, "payload": {"question": "approve leave?"}}
 
 
 @sync
