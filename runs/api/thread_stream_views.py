@@ -10,8 +10,6 @@ The websocket form of the stream is runs.streams.thread_consumer.
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from agentplatform import jsonbody
@@ -24,10 +22,6 @@ from runs.streams import sse, thread_commands, thread_events
 from threads.selectors import thread_stream_allowed
 
 INVALID_JSON = "Invalid JSON body"
-
-
-def _thread_not_found(thread_id: uuid.UUID) -> HttpResponse:
-    return json_error(404, f"Thread with ID {thread_id} not found")
 
 
 def _body(request: HttpRequest) -> object:
@@ -45,8 +39,6 @@ async def thread_command(request: HttpRequest, thread_id: str) -> HttpResponse:
     refused = thread_commands.malformed(payload)
     if refused is not None:
         return JsonResponse(refused, status=400)
-    if await thread_commands.thread_hidden(thread_id=tid, user=request.identity):
-        return _thread_not_found(tid)
     answer = await thread_commands.thread_command(
         thread_id=tid, command=payload, user=request.identity, headers=run_headers(request)
     )
@@ -62,7 +54,7 @@ async def thread_event_stream(request: HttpRequest, thread_id: str) -> HttpRespo
         return json_error(400, INVALID_JSON)
     subscription = thread_events.subscription_from(payload)
     if not await in_worker_thread(thread_stream_allowed)(thread_id=tid, user=request.identity):
-        return _thread_not_found(tid)
+        return json_error(404, f"Thread with ID {tid} not found")
     reader = await thread_events.ThreadEventReader.open(tid, subscription)
     body = sse_body(reader, with_ids=True)
     return StreamingHttpResponse(body, content_type=sse.CONTENT_TYPE, headers=sse.HEADERS)

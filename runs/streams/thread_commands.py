@@ -19,6 +19,8 @@ from typing import Any
 
 from access.users import AuthUser
 from agentplatform.db_threads import in_worker_thread
+from agentplatform.errors import NotFound
+from runs.models import Run
 from runs.services import run_create
 from runs.streams.protocol_events import PROTOCOL_RUN_KEY
 from runs.streams.thread_events import is_channel
@@ -44,11 +46,11 @@ _SETTLE_POLL_SECONDS = 0.05
 MALFORMED = "Protocol commands must include an integer id and string method."
 
 
-@in_worker_thread
-def thread_hidden(*, thread_id: uuid.UUID, user: AuthUser | None) -> bool:
-    """Whether the thread exists but is not `user`'s to read: then it answers 404, as an unknown id elsewhere.
-    An unknown id is not hidden: its first run.start creates it. Without an auth filter, no query at all."""
-    return not thread_stream_allowed(thread_id=thread_id, user=user) and Thread.objects.filter(pk=thread_id).exists()
+def _check_visible(thread_id: uuid.UUID, user: AuthUser | None) -> None:
+    """NotFound when the thread exists but is not `user`'s to read, as an unknown id answers elsewhere. An unknown
+    id passes: its first run.start creates it. Without an auth filter, no query at all."""
+    if not thread_stream_allowed(thread_id=thread_id, user=user) and Thread.objects.filter(pk=thread_id).exists():
+        raise NotFound(f"Thread with ID {thread_id} not found")
 
 
 def error(command_id: Any, code: str, message: str) -> dict[str, Any]:
@@ -167,7 +169,6 @@ def _run_payload(assistant_id: str, params: dict, *, command: dict | None = None
     return payload
 
 
-@in_worker_thread
 def _thread_row(thread_id: uuid.UUID) -> dict | None:
     return Thread.objects.filter(thread_id=thread_id).values("status", "interrupts", "metadata").first()
 
@@ -180,32 +181,43 @@ def _interrupt_ids(row: dict | None) -> set[str]:
 async def _settled_thread(thread_id: uuid.UUID) -> dict | None:
     """The thread's row once its run has written its interrupts (or stopped being busy), within the settle time."""
     deadline = time.monotonic() + INTERRUPT_SETTLE_SECONDS
-    row = await _thread_row(thread_id)
+    read = in_worker_thread(_thread_row)
+    row = await read(thread_id)
     while row is not None and row["status"] == Thread.Status.BUSY and not _interrupt_ids(row):
         if time.monotonic() >= deadline:
             break
         await asyncio.sleep(_SETTLE_POLL_SECONDS)
-        row = await _thread_row(thread_id)
+        row = await read(thread_id)
     return row
 
 
-async def _create(thread_id: uuid.UUID, payload: dict, user: AuthUser | None, headers: dict[str, str]):
-    return await in_worker_thread(run_create)(thread_id=thread_id, payload=payload, user=user, headers=headers)
+@in_worker_thread
+def _create(thread_id: uuid.UUID, payload: dict, user: AuthUser | None, headers: dict[str, str]) -> Run:
+    _check_visible(thread_id, user)
+    return run_create(thread_id=thread_id, payload=payload, user=user, headers=headers)
+
+
+@in_worker_thread
+def _start(thread_id: uuid.UUID, params: dict, user: AuthUser | None, headers: dict[str, str]) -> Run:
+    """The run of a run.start, in one trip to the database thread. With input on a thread paused on interrupts,
+    the run resumes it with that input (as officially)."""
+    _check_visible(thread_id, user)
+    command = None
+    if params.get("input") is not None:
+        row = _thread_row(thread_id)
+        if row is not None and (row["status"] == Thread.Status.INTERRUPTED or _interrupt_ids(row)):
+            command = {"resume": params["input"]}
+    payload = _run_payload(params["assistant_id"], params, command=command)
+    return run_create(thread_id=thread_id, payload=payload, user=user, headers=headers)
 
 
 async def _run_start(
     thread_id: uuid.UUID, command_id: int, params: dict, user: AuthUser | None, headers: dict[str, str]
 ) -> dict[str, Any]:
-    """Start a run; with input on a thread paused on interrupts, resume it with that input (as officially)."""
     refused = _run_start_error(params)
     if refused is not None:
         return error(command_id, "invalid_argument", refused)
-    command = None
-    if params.get("input") is not None:
-        row = await _thread_row(thread_id)
-        if row is not None and (row["status"] == Thread.Status.INTERRUPTED or _interrupt_ids(row)):
-            command = {"resume": params["input"]}
-    run = await _create(thread_id, _run_payload(params["assistant_id"], params, command=command), user, headers)
+    run = await _start(thread_id, params, user, headers)
     return success(command_id, {"run_id": str(run.run_id)})
 
 
@@ -235,6 +247,7 @@ async def _input_respond(
     entries = _respond_entries(params)
     if isinstance(entries, str):
         return error(command_id, "invalid_argument", entries)
+    await in_worker_thread(_check_visible)(thread_id, user)
     row = await _settled_thread(thread_id)
     assistant_id = ((row or {}).get("metadata") or {}).get("assistant_id")
     if not isinstance(assistant_id, str):
