@@ -76,7 +76,7 @@ def _components() -> dict[str, dict]:
             "type": "object",
             "required": ["type", "id", "result"],
             "properties": {
-                "type": {"type": "string", "const": "success"},
+                "type": {"type": "string", "enum": ["success"]},
                 "id": command_id,
                 "result": {"type": "object", "additionalProperties": True, "description": "e.g. `{run_id}`."},
                 "meta": _META,
@@ -87,8 +87,8 @@ def _components() -> dict[str, dict]:
             "type": "object",
             "required": ["type", "id", "error", "message"],
             "properties": {
-                "type": {"type": "string", "const": "error"},
-                "id": {"oneOf": [command_id, {"type": "null"}], "description": "null when the frame was no command."},
+                "type": {"type": "string", "enum": ["error"]},
+                "id": {**command_id, "nullable": True, "description": "null when the frame was no command."},
                 "error": {"type": "string", "enum": _ERROR_CODES},
                 "message": {"type": "string"},
                 "meta": _META,
