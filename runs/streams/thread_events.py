@@ -6,7 +6,9 @@ announces new runs) and keeps no state a reconnect would need: each wire event i
 computed from the entry id (`<ms>-<n>` -> ms * SEQ_SCALE + n; under 2**53, so JavaScript clients read it exactly)
 and a client's `since` converts back to the log position to read after. Any API process serves any reconnect.
 Without `since` a reader replays the thread's history from the start of its logs, as officially; the client
-dedups by `event_id` (the entry id).
+dedups by `event_id` (the entry id). Two events share a seq only if two logs of the thread got the same id (one
+millisecond, one position), which the thread's one run at a time rules out in practice, or a log took more than
+SEQ_SCALE entries in one millisecond, far beyond what one run appends.
 
 Entries come from the worker (runs.streams.protocol_events); the root `lifecycle` ending of each run is made here
 from the run's done entry: completed, failed, or interrupted (unless the run paused on an interrupt, which the
