@@ -36,6 +36,7 @@ TAGS = [
     ("A2A", "Assistants as Agent-to-Agent (A2A) protocol agents, over JSON-RPC."),
     ("MCP", "Assistants as the tools of a Model Context Protocol (MCP) server."),
     ("System", "Health, server information and metrics."),
+    ("Streaming", "Thread-centric streaming (`client.threads.stream()`): commands, and a thread's events over SSE."),
 ]
 
 DESCRIPTION = """LangGraph Agent Server compatible API (assistants, threads, runs, streaming, store, crons).
@@ -57,6 +58,12 @@ Client: `{"type": "subscribe", "id": "s1", "thread_id": "<uuid>", "run_id": "<uu
 Server: `subscribed`, `event` `{"id", "event", "event_id", "data"}`, `end` (run over), `unsubscribed`, and
 `error` `{"id", "detail"}` (the other subscriptions stay open). The handshake is authenticated like any request; a
 refused one gets an `error` message and close code 4000 + its status (4401, 4403).
+
+**WebSocket `/threads/<str:thread_id>/stream/events`**: the thread-centric stream of
+`POST /threads/{thread_id}/stream/events` as a socket. Every frame the client sends is a `ProtocolCommand`
+(`run.start`, `input.respond`, `subscription.subscribe` with the `ProtocolEventStreamRequest` fields as params,
+`subscription.unsubscribe`); the server answers each with a `ProtocolSuccess` or `ProtocolError` and sends the
+subscriptions' events as JSON frames.
 """
 
 

@@ -20,6 +20,7 @@ from agentplatform.openapi import (
     query_param,
     sse_response,
 )
+from runs.api.thread_stream_openapi import thread_stream_operations
 from runs.models import Run
 from runs.payload import (
     Body,
@@ -302,11 +303,13 @@ def _merged(*groups: Operations) -> Operations:
 
 
 def postprocess_schema(result: dict, generator: Any, request: Any, public: bool, **kwargs: Any) -> dict:
+    protocol_operations, protocol_components = thread_stream_operations()
     operations = _merged(
         _create_operations(Body.STATEFUL),
         _create_operations(Body.STATELESS),
         _run_operations(),
         _collection_operations(),
         _thread_stream_operations(),
+        protocol_operations,
     )
-    return add_operations(result, operations, _components())
+    return add_operations(result, operations, {**_components(), **protocol_components})

@@ -30,6 +30,7 @@ from agentplatform.errors import StaleAttemptError
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import WriteFence, async_checkpointer, fence_checkpoint_writes
 from runs.engine.outcomes import Ending, Outcome
+from runs.streams.protocol_events import is_protocol_run, protocol_stream
 from runs.streams.stream_events import requested, stream_graph
 from store.backend import store_for_async
 from threads.state import command_from_json, interrupt_to_dict, interrupts_by_task
@@ -267,6 +268,8 @@ async def _drive(spec: RunSpec, control: RunControl, graph: Any, config: dict, a
 
 async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -> None:
     kwargs = spec.kwargs
+    if is_protocol_run(kwargs):
+        return await _consume_protocol(spec, graph, config, attempt)
     modes = kwargs.get("stream_mode") or ["values"]
     events = stream_graph(
         graph,
@@ -283,6 +286,26 @@ async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -
         attempt.observe(event, chunk)
         if requested(event, modes):
             await attempt.log.publish(event, serde.dumps(chunk))
+
+
+async def _consume_protocol(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -> None:
+    """A thread-centric run (runs.streams.protocol_events): LangGraph's protocol events, one log entry each."""
+    kwargs = spec.kwargs
+    entries = protocol_stream(
+        graph,
+        graph_input(kwargs),
+        config,
+        graph_name=spec.graph_id,
+        interrupt_before=kwargs.get("interrupt_before"),
+        interrupt_after=kwargs.get("interrupt_after"),
+        durability=kwargs.get("durability"),
+        context=kwargs.get("context") or None,
+    )
+    async for entry in entries:
+        if entry.has_state:
+            attempt.observe("values", entry.state)
+        if entry.name:
+            await attempt.log.publish(entry.name, serde.dumps(entry.params))
 
 
 async def _cancelled(reason: CancelReason | None, attempt: _Attempt) -> Outcome:

@@ -59,6 +59,7 @@ class LogEvent:
     id: str | None
     event: str
     data: bytes
+    run_id: uuid.UUID | None = None  # the run of an entry, from a ThreadLogReader that keeps done entries
 
 
 def parse_last_event_id(value: str | None) -> str | None:
@@ -340,6 +341,8 @@ class ThreadLogReader:
     runs_by_key: dict[str, uuid.UUID] = field(default_factory=dict)
     known_runs: set = field(default_factory=set)
     replay_from: str | None = None
+    # Hand each run's done entry over as it is rather than as `metadata run_done`, and every entry with its run id.
+    keep_done: bool = False
     _watch: _RowWatch | None = None
 
     @classmethod
@@ -412,7 +415,10 @@ class ThreadLogReader:
             if event == stream_log.DONE_EVENT:
                 run_id = self.runs_by_key.pop(key)
                 del self.cursors[key]
+                if self.keep_done:
+                    events.append(LogEvent(entry_id, event, data, run_id))
+                    continue
                 event, data = "metadata", serde.dumps({"status": "run_done", "run_id": str(run_id)})
             if _thread_event_wanted(event, data, self.stream_modes):
-                events.append(LogEvent(entry_id, event, data))
+                events.append(LogEvent(entry_id, event, data, self.runs_by_key.get(key) if self.keep_done else None))
         return events

@@ -20,6 +20,8 @@ def test_openapi_json_lists_async_run_stream_and_system_paths(stack):
         "/runs/stream": "post",
         "/threads/{thread_id}/runs/{run_id}/stream": "get",
         "/threads/{thread_id}/stream": "get",
+        "/threads/{thread_id}/stream/events": "post",
+        "/threads/{thread_id}/commands": "post",
         "/ok": "get",
         "/info": "get",
         "/metrics": "get",

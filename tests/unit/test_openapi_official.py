@@ -14,7 +14,6 @@ from tests.openapi_compare import differences
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL = ROOT / "tests" / "fixtures" / "langgraph-api-0.16.7-openapi.json"
-_NOT_SERVED = "not served: answers 404 `Not Found`, as the official server does when the route is disabled"
 _CHECKPOINT_ID = "the SDK sends `checkpoint_id` and the official server reads it, though its schema omits it"
 _CARD = "the A2A agent card: served by both, listed here only (the document lists what is served)"
 ALLOWED = {
@@ -35,8 +34,6 @@ ALLOWED = {
     "GET /a2a/{assistant_id}/.well-known/agent-card.json: only in ours": _CARD,
     "GET /a2a/{assistant_id}/.well-known/agent.json: only in ours": _CARD,
     "GET /.well-known/agent-card.json: only in ours": _CARD,
-    "POST /threads/{thread_id}/commands: only in official": f"protocol v2 is {_NOT_SERVED}",
-    "POST /threads/{thread_id}/stream/events: only in official": f"protocol v2 is {_NOT_SERVED}",
 }
 
 
