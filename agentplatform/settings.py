@@ -9,6 +9,7 @@ from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
 from agentplatform.http_options import http_section, mount_prefix
 from agentplatform.langgraph_config import sweep_interval_seconds
+from agentplatform.telemetry.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "agentplatform.telemetry.http.RequestTelemetryMiddleware",
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "agentplatform.cors.CorsMiddleware",
@@ -81,6 +83,7 @@ MIDDLEWARE = [
 
 # The API (everything outside the admin and /static) runs with these only (agentplatform/handlers.py).
 API_MIDDLEWARE = [
+    "agentplatform.telemetry.http.RequestTelemetryMiddleware",
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "agentplatform.cors.CorsMiddleware",
@@ -258,21 +261,10 @@ CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"
 BEAT_LIVENESS_FILE = env_str("BEAT_LIVENESS_FILE", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
-        # Celery's two lines per task (received, succeeded) name its message ids, and the worker logs each run's
-        # ending with the run id (runs.engine.worker): at INFO they would triple the log lines of every run.
-        "celery.worker.strategy": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
-        "celery.app.trace": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
-    },
-}
+# One JSON object a line with the request's or run's ids (docs/telemetry.md): LOG_JSON=true as officially, or
+# LOG_FORMAT=json. Plain text by default.
+LOG_JSON = env_bool("LOG_JSON", env_str("LOG_FORMAT", "text").strip().lower() == "json")
+LOGGING = logging_config(level=LOG_LEVEL, json_lines=LOG_JSON)
 
 CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 import agentplatform
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.edge import async_endpoint, query_flag
+from agentplatform.telemetry import metrics as telemetry_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,5 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text, or with `format=json` the official JSON snapshot; another format means Prometheus."""
     if request.GET.get("format") == "json":
         return JsonResponse(await in_worker_thread(_metrics_json)())
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    body = await in_worker_thread(telemetry_metrics.exposition)()
+    return HttpResponse(body, content_type=telemetry_metrics.CONTENT_TYPE)
