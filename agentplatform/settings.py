@@ -255,6 +255,11 @@ WORKER_CONSUMER_STALL_SECS = env_float("WORKER_CONSUMER_STALL_SECS", 20.0, minim
 WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, minimum=1.0)
 WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task events for flower or `celery events` (docs/telemetry.md): off by default, as each costs a Redis publish per
+# task state change; CELERY_TASK_EVENTS=true turns on the workers' events and the sent event of every doorbell.
+TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", False)
+CELERY_WORKER_SEND_TASK_EVENTS = TASK_EVENTS
+CELERY_TASK_SEND_SENT_EVENT = TASK_EVENTS
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
 # Beat touches this file after each tick that reached the broker, for liveness probes (agentplatform/beat.py).
 CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"

@@ -18,6 +18,7 @@ _NOT_SERVED = "not served: answers 404 `Not Found`, as the official server does 
 _CHECKPOINT_ID = "the SDK sends `checkpoint_id` and the official server reads it, though its schema omits it"
 ALLOWED = {
     "GET /: only in ours": "the root answers like /ok, for load balancers that probe /",
+    "GET /ready: only in ours": "readiness: 503 while the database or Redis is unavailable (docs/telemetry.md)",
     "GET /runs/{run_id}/stream: only in ours": "the `Location` of a stateless stream, to reconnect with Last-Event-ID",
     "POST /assistants/{assistant_id}/latest: request body only in ours": "the SDK sends `{version}`, which the "
     "official server reads; its schema omits the body",
