@@ -41,10 +41,11 @@ _BOUNDS = [float(b) for b in LATENCY_BUCKETS_MS]
 # first bound, len(bounds) above the last).
 _FINISHED_SQL = f"""
 SELECT assistant_id, status, count(*), sum(greatest(attempt - 1, 0)),
-       width_bucket(extract(epoch FROM ended_at - started_at) * 1000, %(bounds)s::float8[]),
-       width_bucket(extract(epoch FROM started_at - created_at) * 1000, %(bounds)s::float8[]),
-       sum(extract(epoch FROM ended_at - started_at) * 1000), sum(extract(epoch FROM started_at - created_at) * 1000)
-  FROM {_TABLE}
+       width_bucket(run_ms, %(bounds)s::float8[]), width_bucket(wait_ms, %(bounds)s::float8[]),
+       sum(run_ms), sum(wait_ms)
+  FROM {_TABLE},
+       LATERAL (SELECT extract(epoch FROM ended_at - started_at)::float8 * 1000 AS run_ms,
+                       extract(epoch FROM started_at - created_at)::float8 * 1000 AS wait_ms) AS ms
  WHERE ended_at > %(after)s::timestamptz AND ended_at <= %(until)s::timestamptz AND status IN ({_TERMINAL})
  GROUP BY 1, 2, 5, 6
 """
