@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -67,6 +68,11 @@ def route_label(route: str | None) -> str:
     if route is None:
         return UNMATCHED_ROUTE
     return "/" + _DJANGO_PARAM.sub(r"{\1}", route)
+
+
+def stream_clients(transport: str) -> Any:
+    """The gauge of one transport's stream clients: `inc()` when one starts, `dec()` when it ends."""
+    return STREAM_CLIENTS.labels(transport)
 
 
 def http_request_observe(*, method: str, path: str, status: int, seconds: float) -> None:

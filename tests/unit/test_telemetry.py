@@ -143,3 +143,25 @@ def test_an_attempt_continues_the_requests_trace_with_a_span_per_node(spans):
     assert attempt.attributes["langsmith.run_id"] == "r1"
     for node in ("node first", "node second"):
         assert by_name[node].parent.span_id == attempt.context.span_id
+
+
+def test_a_stream_client_is_counted_while_it_is_served():
+    from runs.api.stream_views import sse_body
+
+    class Ended:
+        async def read(self, block_ms: int):
+            return None
+
+    gauge = metrics.stream_clients("sse")
+
+    async def serve() -> list[float]:
+        body = sse_body(Ended(), with_ids=True)
+        seen = [gauge._value.get()]
+        await body.__anext__()  # the response has started
+        seen.append(gauge._value.get())
+        async for _ in body:
+            pass
+        return [*seen, gauge._value.get()]
+
+    before, during, after = asyncio.run(serve())
+    assert (during - before, after - before) == (1, 0)
