@@ -9,6 +9,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from agentplatform.telemetry import context, metrics, tracing
 
@@ -20,9 +21,19 @@ def request_id_of(request: HttpRequest) -> str:
     return request.headers.get("x-request-id") or context.new_request_id()
 
 
-def _observe(request: HttpRequest, response: HttpResponse, started: float, span: Any) -> None:
+def _route(request: HttpRequest) -> str | None:
+    """The request's route pattern; a request refused before its URL was resolved (401, 413) is resolved here."""
     match = getattr(request, "resolver_match", None)
-    route = metrics.route_label(match.route if match is not None else None)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+    return match.route
+
+
+def _observe(request: HttpRequest, response: HttpResponse, started: float, span: Any) -> None:
+    route = metrics.route_label(_route(request))
     seconds = time.perf_counter() - started
     metrics.http_request_observe(method=request.method, path=route, status=response.status_code, seconds=seconds)
     tracing.server_span_finish(span, method=request.method, route=route, status=response.status_code)

@@ -69,3 +69,10 @@ def test_requests_are_counted_by_route_pattern_not_by_path(api):
     assert not any(dict(labels)["path"] in ("/ok", "/metrics") for labels in after)  # the probes are left out
     latency = _samples(api, "lg_api_http_requests_latency_count")
     assert latency[(("method", "GET"), ("path", "/threads/{thread_id}"))] >= 3
+
+
+def test_a_request_refused_before_its_view_is_still_counted_by_its_route(api):
+    route = (("method", "POST"), ("path", "/threads"), ("status", "415"))
+    before = _samples(api, "lg_api_http_requests_total").get(route, 0)
+    api.post("/threads", "x", content_type="text/plain")  # refused by StrictInputMiddleware
+    assert _samples(api, "lg_api_http_requests_total").get(route, 0) - before == 1

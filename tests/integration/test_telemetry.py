@@ -25,18 +25,23 @@ trace_pb2 = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_se
 
 
 class _Collector(ThreadingHTTPServer):
-    """The smallest OTLP/HTTP trace receiver: keeps every span it is sent."""
+    """The smallest OTLP/HTTP trace receiver (keeps every span it is sent), and a stand-in for LangSmith's API
+    (keeps the path of every request, answers `{}`)."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", free_port()), _Receive)
         self.spans: list = []
+        self.langsmith: list[str] = []
         self.lock = threading.Lock()
 
 
 class _Receive(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path != "/v1/traces":
+            return self._langsmith()
         request = trace_pb2.ExportTraceServiceRequest()
-        request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
+        request.ParseFromString(body)
         spans = [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
         with self.server.lock:
             self.server.spans.extend(spans)
@@ -44,6 +49,19 @@ class _Receive(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-protobuf")
         self.end_headers()
         self.wfile.write(trace_pb2.ExportTraceServiceResponse().SerializeToString())
+
+    def do_GET(self) -> None:
+        self._langsmith()
+
+    do_PATCH = do_PUT = do_GET
+
+    def _langsmith(self) -> None:
+        with self.server.lock:
+            self.server.langsmith.append(f"{self.command} {self.path}")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
 
     def log_message(self, *args: object) -> None:
         pass
@@ -66,12 +84,18 @@ def telemetry_stack(collector):
         "LOG_JSON": "true",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{collector.server_port}/v1/traces",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
+        # LangSmith tracing as a user turns it on, towards the stand-in.
+        "LANGSMITH_TRACING": "true",
+        "LANGSMITH_ENDPOINT": f"http://127.0.0.1:{collector.server_port}",
+        "LANGSMITH_API_KEY": "lsv2-test-key",
     }
     stack = Stack(base_env=env, log_dir=Path(tempfile.mkdtemp(prefix="agentplatform-telemetry-")))
     stack.create_database()
-    stack.start_api()
-    stack.start_worker("worker")
-    stack.start_worker("worker2")
+    for name in ("worker", "worker2"):
+        stack.start_worker(name, wait=False)
+    stack.start_api()  # while the workers start
+    for name in ("worker", "worker2"):
+        stack.wait_ready(name)
     yield stack
     stack.stop_all()
 
@@ -119,16 +143,19 @@ def _sleepy_runs(stack: Stack, count: int, seconds: float) -> list[tuple[str, st
 
 def test_metrics_move_as_runs_execute_across_two_workers(telemetry_stack):
     before = _scrape(telemetry_stack)
-    runs = _sleepy_runs(telemetry_stack, 4, seconds=3.0)
+    runs = _sleepy_runs(telemetry_stack, 4, seconds=60.0)  # cancelled once seen running
 
     def both_workers_busy():
         scrape = _scrape(telemetry_stack)
         leases = _samples(scrape, "agentplatform_worker_leases")
         return scrape if _value(scrape, "lg_api_num_running_runs") == 4 and sorted(leases.values()) == [2, 2] else None
 
-    during = _wait_for(both_workers_busy)
+    during = _wait_for(both_workers_busy, timeout=30)
     assert _value(during, "lg_api_workers_active") == 4
     assert len(_samples(during, "agentplatform_worker_leases")) == 2  # two worker processes, two leases each
+    for thread, run in runs:
+        cancel = httpx.post(f"{telemetry_stack.url}/threads/{thread}/runs/{run}/cancel?action=interrupt", timeout=10)
+        assert cancel.status_code in (200, 202, 204), cancel.text
     for thread, run in runs:
         httpx.get(f"{telemetry_stack.url}/threads/{thread}/runs/{run}/join", timeout=30)
     after = _scrape(telemetry_stack)
@@ -136,17 +163,19 @@ def test_metrics_move_as_runs_execute_across_two_workers(telemetry_stack):
     def grew(name: str, **labels: str) -> float:
         return _value(after, name, **labels) - _value(before, name, **labels)
 
+    interrupted = {"graph_id": "sleepy", "status": "interrupted"}
     assert grew("agentplatform_runs_created_total", graph_id="sleepy") == 4
-    assert grew("agentplatform_runs_finished_total", graph_id="sleepy", status="success") == 4
-    assert grew("lg_api_run_execution_latency_count", graph_id="sleepy", status="success") == 4
-    # Each ran at least its 3 s of sleep: none is in a bucket below 1000 ms.
-    assert grew("lg_api_run_execution_latency_bucket", graph_id="sleepy", status="success", le="1000.0") == 0
-    assert grew("lg_api_run_queue_wait_time_1st_attempt_count", graph_id="sleepy", status="success") == 4
+    assert grew("agentplatform_runs_finished_total", **interrupted) == 4
+    assert grew("lg_api_run_execution_latency_count", **interrupted) == 4
+    assert grew("lg_api_run_queue_wait_time_1st_attempt_count", **interrupted) == 4
+    assert grew("agentplatform_run_retries_total", **interrupted) == 0
     assert _value(after, "lg_api_num_running_runs") == 0
     assert _samples(after, "agentplatform_worker_leases") == {}
-    route = {"method": "POST", "path": "/threads/{thread_id}/runs", "status": "200"}
-    assert grew("lg_api_http_requests_total", **route) == 4
+    created = {"method": "POST", "path": "/threads/{thread_id}/runs", "status": "200"}
+    assert grew("lg_api_http_requests_total", **created) == 4
     assert grew("lg_api_http_requests_latency_count", method="POST", path="/threads/{thread_id}/runs") == 4
+    cancels = _samples(after, "lg_api_http_requests_total").items()
+    assert sum(v for k, v in cancels if dict(k)["path"] == "/threads/{thread_id}/runs/{run_id}/cancel") >= 4
 
 
 def _json_lines(stack: Stack, *names: str) -> list[dict]:
@@ -206,3 +235,16 @@ def test_one_trace_goes_from_the_request_through_the_queue_to_the_graph_node(tel
     assert node.parent_span_id == worker.span_id
     attributes = {a.key: a.value.string_value for a in worker.attributes}
     assert attributes["langsmith.thread_id"] == thread
+
+
+def test_langsmith_tracing_is_honoured_when_the_user_configures_it(telemetry_stack, collector):
+    thread = httpx.post(f"{telemetry_stack.url}/threads", json={}, timeout=10).json()["thread_id"]
+    body = {"assistant_id": "echo", "input": {"value": "to langsmith"}}
+    response = httpx.post(f"{telemetry_stack.url}/threads/{thread}/runs/wait", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+
+    def runs_sent():
+        with collector.lock:
+            return [request for request in collector.langsmith if request.startswith("POST /runs")]
+
+    assert _wait_for(runs_sent, timeout=15)
