@@ -165,3 +165,17 @@ def test_a_stream_client_is_counted_while_it_is_served():
 
     before, during, after = asyncio.run(serve())
     assert (during - before, after - before) == (1, 0)
+
+
+def test_api_processes_on_one_socket_share_a_metrics_folder_for_the_scrape(monkeypatch):
+    from agentplatform.daphne_server import shared_metrics_dir
+
+    monkeypatch.delenv(metrics.MULTIPROC_DIR_ENV, raising=False)
+    with shared_metrics_dir():
+        directory = os.environ[metrics.MULTIPROC_DIR_ENV]
+        assert os.path.isdir(directory)
+        assert metrics._process_registry() is not metrics.REGISTRY  # every process's files, summed
+    assert metrics.MULTIPROC_DIR_ENV not in os.environ and not os.path.exists(directory)
+    monkeypatch.setenv(metrics.MULTIPROC_DIR_ENV, "/operators/own")
+    with shared_metrics_dir():
+        assert os.environ[metrics.MULTIPROC_DIR_ENV] == "/operators/own"
