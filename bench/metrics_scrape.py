@@ -24,6 +24,11 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# bench/ (this script's folder, later the bench graphs' too) has a profile.py that would shadow the standard
+# library's, which cProfile imports: import both before anything puts bench/ on the path again.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+import cProfile  # noqa: E402
+import pstats  # noqa: E402
 
 from agentplatform.embedded import remove_data  # noqa: E402
 from bench import log  # noqa: E402
@@ -66,6 +71,15 @@ def _parts() -> list[tuple[str, float, int, float]]:
     }
     if os.environ.get("BENCH_SHOW_SQL"):
         _explain(collector)
+    if os.environ.get("BENCH_PROFILE"):
+        from agentplatform.telemetry.metrics import exposition
+
+        profile = cProfile.Profile()
+        for _ in range(20):
+            profile.runcall(exposition)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(
+            os.environ.get("BENCH_PROFILE_SORT", "tottime")
+        ).print_stats(25)
     rows = []
     for name, part in parts.items():
         times, queries = [], []
