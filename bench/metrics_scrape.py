@@ -107,7 +107,7 @@ def _explain(collector) -> None:
 
     from runs import metrics
 
-    params = {"bounds": metrics._BOUNDS, "after": collector.finished.until, "until": "infinity"}
+    params = {"bounds": metrics._BOUNDS, "after": collector.finished.until, "settle": collector.finished.until}
     with connection.cursor() as cursor:
         for sql in (metrics._FINISHED_SQL, metrics._CREATED_SQL):
             cursor.execute("EXPLAIN ANALYZE " + sql, params)

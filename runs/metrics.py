@@ -37,21 +37,21 @@ _TABLE = Run._meta.db_table
 _TERMINAL = ", ".join(f"'{status}'" for status in Run.TERMINAL)
 _BOUNDS = [float(b) for b in LATENCY_BUCKETS_MS]
 
-# Per (assistant, status): how many, their retries, and both latencies by bucket (width_bucket: 0 is below the
-# first bound, len(bounds) above the last).
+# The rows since `after`, settled (older than `settle`) or not, per (assistant, status): how many, their retries,
+# and both latencies by bucket (width_bucket: 0 is below the first bound, len(bounds) above the last).
 _FINISHED_SQL = f"""
-SELECT assistant_id, status, count(*), sum(greatest(attempt - 1, 0)),
+SELECT ended_at <= %(settle)s::timestamptz, assistant_id, status, count(*), sum(greatest(attempt - 1, 0)),
        width_bucket(run_ms, %(bounds)s::float8[]), width_bucket(wait_ms, %(bounds)s::float8[]),
        sum(run_ms), sum(wait_ms)
   FROM {_TABLE},
        LATERAL (SELECT extract(epoch FROM ended_at - started_at)::float8 * 1000 AS run_ms,
                        extract(epoch FROM started_at - created_at)::float8 * 1000 AS wait_ms) AS ms
- WHERE ended_at > %(after)s::timestamptz AND ended_at <= %(until)s::timestamptz AND status IN ({_TERMINAL})
- GROUP BY 1, 2, 5, 6
+ WHERE ended_at > %(after)s::timestamptz AND status IN ({_TERMINAL})
+ GROUP BY 1, 2, 3, 6, 7
 """
 _CREATED_SQL = f"""
-SELECT assistant_id, count(*) FROM {_TABLE}
- WHERE created_at > %(after)s::timestamptz AND created_at <= %(until)s::timestamptz GROUP BY 1
+SELECT created_at <= %(settle)s::timestamptz, assistant_id, count(*) FROM {_TABLE}
+ WHERE created_at > %(after)s::timestamptz GROUP BY 1, 2
 """
 _LEASES_SQL = f"SELECT lease_owner, count(*) FROM {_TABLE} WHERE status = 'running' GROUP BY 1"
 
@@ -92,23 +92,30 @@ class _Finished:
         self.queue_wait.merge(other.queue_wait)
 
 
-def _finished_rows(after: object, until: object) -> dict[tuple, _Finished]:
-    tally: dict[tuple, _Finished] = defaultdict(_Finished)
+# A query answers the rows after `after` as two tallies: those older than `settle`, and the younger ones.
+Tallies = tuple[dict, dict]
+
+
+def _finished_rows(after: object, settle: datetime) -> Tallies:
+    tallies: Tallies = (defaultdict(_Finished), defaultdict(_Finished))
     with connection.cursor() as cursor:
-        cursor.execute(_FINISHED_SQL, {"bounds": _BOUNDS, "after": after, "until": until})
-        for assistant_id, status, count, retries, run_bucket, wait_bucket, run_ms, wait_ms in cursor.fetchall():
-            entry = tally[(assistant_id, status)]
+        cursor.execute(_FINISHED_SQL, {"bounds": _BOUNDS, "after": after, "settle": settle})
+        for settled, assistant_id, status, count, retries, run_b, wait_b, run_ms, wait_ms in cursor.fetchall():
+            entry = tallies[0 if settled else 1][(assistant_id, status)]
             entry.count += count
             entry.retries += retries or 0
-            entry.execution.add(run_bucket, count, run_ms)
-            entry.queue_wait.add(wait_bucket, count, wait_ms)
-    return tally
+            entry.execution.add(run_b, count, run_ms)
+            entry.queue_wait.add(wait_b, count, wait_ms)
+    return tallies
 
 
-def _created_rows(after: object, until: object) -> dict[tuple, int]:
+def _created_rows(after: object, settle: datetime) -> Tallies:
+    tallies: Tallies = ({}, {})
     with connection.cursor() as cursor:
-        cursor.execute(_CREATED_SQL, {"after": after, "until": until})
-        return {(assistant_id,): count for assistant_id, count in cursor.fetchall()}
+        cursor.execute(_CREATED_SQL, {"after": after, "settle": settle})
+        for settled, assistant_id, count in cursor.fetchall():
+            tallies[0 if settled else 1][(assistant_id,)] = count
+    return tallies
 
 
 class _Settled:
@@ -123,11 +130,12 @@ class _Settled:
     def read(self, now: datetime) -> dict:
         settle = now - timedelta(seconds=SETTLE_SECS)
         with self.lock:
-            if self.until is None or settle > self.until:
-                self._add(self.totals, self.query("-infinity" if self.until is None else self.until, settle))
-                self.until = settle
+            settle = settle if self.until is None else max(settle, self.until)
+            settled, fresh = self.query("-infinity" if self.until is None else self.until, settle)
+            self._add(self.totals, settled)  # one query a scrape: the newly settled rows, then the younger ones
+            self.until = settle
             snapshot = dict(self.totals)
-            self._add(snapshot, self.query(self.until, "infinity"))
+            self._add(snapshot, fresh)
         return snapshot
 
     def _add(self, into: dict, rows: Mapping) -> None:
