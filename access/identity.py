@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = b"x-api-key"  # what langgraph_sdk sends when given api_key=
 # Paths the official server serves outside its authenticated routes.
-OPEN_PATHS = frozenset({"/", "/ok", "/info", "/metrics", "/docs", "/openapi.json"})
+OPEN_PATHS = frozenset({"/", "/ok", "/ready", "/info", "/metrics", "/docs", "/openapi.json"})
 HeadersInput = Mapping[str, str] | Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes]]
 QueryInput = Mapping[str, str] | str | bytes | Iterable[tuple[str, str]] | None
 

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 ASGIApp = Callable[..., Any]
 
 # Ours whatever the custom app says, then ours unless it says otherwise (the official's two lists).
-UNSHADOWABLE = ("/ok", "/metrics", "/docs", "/openapi.json")
+UNSHADOWABLE = ("/ok", "/ready", "/metrics", "/docs", "/openapi.json")
 SHADOWABLE = ("/", "/info")
 
 

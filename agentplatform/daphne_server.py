@@ -12,18 +12,22 @@ connection to one of them) and watches them:
   fails (exit status 3 for a failed `http.app` lifespan) is reported, not retried in a loop.
 
 With `--processes 1` (the default, or API_PROCESSES) the API is exactly one Daphne bound as `daphne -b -p` binds;
-with more, the address must be IPv4 (Twisted adopts inherited IPv4 sockets only).
+with more, the address must be IPv4 (Twisted adopts inherited IPv4 sockets only), and the processes share a folder
+for their /metrics figures (`shared_metrics_dir`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 
 DEFAULT_APPLICATION = "agentplatform.asgi:application"
 STOP_TIMEOUT_SECS = 30.0
@@ -114,7 +118,24 @@ def main(argv: list[str] | None = None) -> int:
         return Launcher([[*daphne, "-b", args.bind, "-p", str(args.port), application]]).run()
     sock = listening_socket(args.bind, args.port)
     command = [*daphne, "-e", f"fd:fileno={sock.fileno()}", application]
-    return Launcher([command] * args.processes, pass_fds=(sock.fileno(),)).run()
+    with shared_metrics_dir():
+        return Launcher([command] * args.processes, pass_fds=(sock.fileno(),)).run()
+
+
+@contextlib.contextmanager
+def shared_metrics_dir() -> Iterator[None]:
+    """A scrape reaches one of the processes: in a folder of their own, prometheus_client's multiprocess mode keeps
+    the figures of each, and every scrape reports them all (agentplatform.telemetry.metrics). An operator's own
+    PROMETHEUS_MULTIPROC_DIR is used as it is."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="agentplatform-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 if __name__ == "__main__":

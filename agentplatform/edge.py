@@ -21,6 +21,7 @@ from agentplatform import jsonbody
 from agentplatform.api_errors import METHOD_NOT_ALLOWED, error_response, json_error
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import InvalidInput
+from agentplatform.telemetry.context import current_request_id
 
 logger = logging.getLogger(__name__)
 AsyncView = Callable[..., Awaitable[HttpResponse]]
@@ -85,9 +86,10 @@ def graph_request(request: HttpRequest) -> dict[str, Any]:
 
 def run_headers(request: HttpRequest) -> dict[str, str]:
     """request_headers, plus an `x-request-id` made up when the client sent none (the run's
-    `langgraph_request_id`), as the official server's request-id middleware does."""
+    `langgraph_request_id`), as the official server's request-id middleware does: the one the request's log lines
+    carry (agentplatform.telemetry.http)."""
     headers = request_headers(request)
-    headers.setdefault("x-request-id", str(uuid.uuid4()))
+    headers.setdefault("x-request-id", current_request_id() or str(uuid.uuid4()))
     return headers
 
 

@@ -23,7 +23,7 @@ from agentplatform.langgraph_config import ConfigError
 # serves none of its routes.
 ROUTE_GROUPS = ("assistants", "threads", "runs", "store", "meta", "ui", "mcp", "a2a")
 MIDDLEWARE_ORDERS = ("middleware_first", "auth_first")
-_META = {"", "ok", "info", "metrics", "docs", "openapi.json"}
+_META = {"", "ok", "ready", "info", "metrics", "docs", "openapi.json"}
 _JS_SUFFIXES = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx")
 
 

@@ -173,9 +173,12 @@ def _system_operations() -> Operations:
         "description": "Prometheus text exposition format.",
         "content": {"text/plain": {"schema": {"type": "string"}}},
     }
+    ready = operation("System", "readiness_ready_get", "Readiness", ok=json_response(ok_schema), errors=())
+    ready["responses"]["503"] = json_response(ERROR_REF, "The database or Redis is unavailable")
     return {
         "/": {"get": root},
         "/ok": {"get": health},
+        "/ready": {"get": ready},
         "/info": {
             "get": operation(
                 "System", "server_info_info_get", "Server Information", ok=json_response(info_schema), errors=()

@@ -22,6 +22,7 @@ from django.conf import settings
 
 from agentplatform.langgraph_config import ConfigError, load_config
 from agentplatform.lazy import PerProcess
+from agentplatform.telemetry import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -117,5 +118,8 @@ def request_configurable(headers: Mapping[str, str] | None) -> dict:
 
 
 def run_configurable_headers(headers: Mapping[str, str] | None) -> dict:
-    """What a run created with the request `headers` gets in its configurable (a cron's runs: no request)."""
-    return {**request_configurable(headers), "langgraph_request_id": (headers or {}).get(REQUEST_ID_HEADER)}
+    """What a run created with the request `headers` gets in its configurable (a cron's runs: no request); with
+    tracing on, also the request's trace context, for the worker to continue (agentplatform.telemetry.tracing)."""
+    configurable = {**request_configurable(headers), "langgraph_request_id": (headers or {}).get(REQUEST_ID_HEADER)}
+    tracing.inject(configurable)
+    return configurable

@@ -2,7 +2,7 @@
 lifespan (agentplatform.lifespan), and `http.mount_prefix` / MOUNT_PREFIX.
 
 Under a mount prefix every route lives below it (the API, the custom app, /docs, /openapi.json, the admin and its
-static files; Django knows it as FORCE_SCRIPT_NAME), and only the health checks `/`, `/ok` and `/metrics` also
+static files; Django knows it as FORCE_SCRIPT_NAME), and only the health checks `/`, `/ok`, `/ready` and `/metrics` also
 answer at the root, as officially; anything else outside the prefix is a 404.
 """
 
@@ -18,7 +18,8 @@ from agentplatform.http_options import http_options
 from agentplatform.lifespan import Lifespan, run_with_daphne
 
 ASGIApp = Callable[..., Any]
-ROOT_PATHS = ("/", "/ok", "/metrics")  # still at the root under a mount prefix: load balancers probe them there
+# Still at the root under a mount prefix: load balancers probe them there.
+ROOT_PATHS = ("/", "/ok", "/ready", "/metrics")
 _NOT_FOUND = b'{"detail": "Not Found"}'  # what the API answers for an unknown path (agentplatform.api_errors)
 
 

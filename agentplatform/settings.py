@@ -9,6 +9,7 @@ from agentplatform.dburl import database_from_uri
 from agentplatform.env import env_bool, env_float, env_int, env_list, env_str
 from agentplatform.http_options import http_section, mount_prefix
 from agentplatform.langgraph_config import sweep_interval_seconds
+from agentplatform.telemetry.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "agentplatform.telemetry.http.RequestTelemetryMiddleware",
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "agentplatform.cors.CorsMiddleware",
@@ -82,6 +84,7 @@ MIDDLEWARE = [
 
 # The API (everything outside the admin and /static) runs with these only (agentplatform/handlers.py).
 API_MIDDLEWARE = [
+    "agentplatform.telemetry.http.RequestTelemetryMiddleware",
     "agentplatform.middleware.BodySizeLimitMiddleware",
     "agentplatform.middleware.StrictInputMiddleware",
     "agentplatform.cors.CorsMiddleware",
@@ -254,27 +257,21 @@ WORKER_CONSUMER_STALL_SECS = env_float("WORKER_CONSUMER_STALL_SECS", 20.0, minim
 WORKER_CONSUMER_REPAIR_SECS = env_float("WORKER_CONSUMER_REPAIR_SECS", 60.0, minimum=1.0)
 WORKER_LIVENESS_FILE = env_str("WORKER_LIVENESS_FILE", "")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task events for flower or `celery events` (docs/telemetry.md): off by default, as each costs a Redis publish per
+# task state change; CELERY_TASK_EVENTS=true turns on the workers' events and the sent event of every doorbell.
+TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", False)
+CELERY_WORKER_SEND_TASK_EVENTS = TASK_EVENTS
+CELERY_TASK_SEND_SENT_EVENT = TASK_EVENTS
 CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DATA_DIR / "celerybeat-schedule")
 # Beat touches this file after each tick that reached the broker, for liveness probes (agentplatform/beat.py).
 CELERY_BEAT_SCHEDULER = "agentplatform.beat:LivenessScheduler"
 BEAT_LIVENESS_FILE = env_str("BEAT_LIVENESS_FILE", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
-        # Celery's two lines per task (received, succeeded) name its message ids, and the worker logs each run's
-        # ending with the run id (runs.engine.worker): at INFO they would triple the log lines of every run.
-        "celery.worker.strategy": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
-        "celery.app.trace": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
-    },
-}
+# One JSON object a line with the request's or run's ids (docs/telemetry.md): LOG_JSON=true as officially, or
+# LOG_FORMAT=json. Plain text by default.
+LOG_JSON = env_bool("LOG_JSON", env_str("LOG_FORMAT", "text").strip().lower() == "json")
+LOGGING = logging_config(level=LOG_LEVEL, json_lines=LOG_JSON)
 
 CHECKPOINTER_POOL_MAX = env_int("CHECKPOINTER_POOL_MAX", 10, minimum=1)
 

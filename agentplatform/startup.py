@@ -15,6 +15,7 @@ from django.dispatch import Signal
 from agentplatform.checks import secret_key_check, unsupported_env_check
 from agentplatform.graphs import get_registry
 from agentplatform.run_headers import header_patterns
+from agentplatform.telemetry import tracing
 
 # Sent with sender="api" or "worker". A receiver that raises stops the process: start-up work is not optional.
 process_starting = Signal()
@@ -27,6 +28,7 @@ def process_start(*, kind: str) -> None:
     # Graphs load now, so a broken langgraph.json stops start-up instead of failing the first request.
     get_registry()
     header_patterns()
+    tracing.setup(kind)
     process_starting.send(sender=kind)
     # Requests and worker pools open connections of their own (a worker forks after this): drop start-up's.
     connections.close_all()

@@ -39,6 +39,7 @@ def _meta(options: HttpOptions) -> list:
     return [
         path("", system.ok),
         path("ok", system.ok),
+        path("ready", system.ready),
         path("info", system.info),
         path("metrics", system.metrics),
         path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),  # JSON whatever the Accept header

@@ -16,8 +16,10 @@ class RunsConfig(AppConfig):
     def ready(self) -> None:
         from agentplatform.startup import process_starting
         from agentplatform.system import metrics_section_register
+        from agentplatform.telemetry.metrics import scrape_collector_register
         from assistants.services import assistant_delete_hook_register
         from runs import checks  # noqa: F401 - registers the webhooks check
+        from runs.metrics import RunsCollector
         from runs.selectors import run_queue_stats
         from runs.services import runs_cancel_for_assistant
 
@@ -25,3 +27,4 @@ class RunsConfig(AppConfig):
         assistant_delete_hook_register(runs_cancel_for_assistant)
         process_starting.connect(_load_webhook_policy, dispatch_uid="runs.load_webhook_policy")
         metrics_section_register(run_queue_stats)
+        scrape_collector_register(RunsCollector())

@@ -64,6 +64,8 @@ class Run(models.Model):
             models.Index(fields=["created_at"], name="run_created"),
             models.Index(fields=["status", "created_at"], name="run_status_created"),
             models.Index(fields=["ended_at"], name="run_failed_ended", condition=Q(status__in=["error", "timeout"])),
+            # /metrics: the runs that ended since the last scrape (runs/metrics.py).
+            models.Index(fields=["ended_at"], name="run_ended", condition=Q(ended_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from runs.engine import cancel_listener, worker_loop
 from runs.engine.doorbell import EXECUTE_RUN_TASK
 from runs.engine.sweeper import run_ring_due, run_sweep
 from runs.engine.worker import run_execute
+from runs.metrics import run_sweep_counts_add
 
 
 @shared_task(name=EXECUTE_RUN_TASK, ignore_result=True)
@@ -18,7 +19,9 @@ def execute_run(run_id: str) -> None:
 
 @shared_task(name="runs.tasks.sweep_runs", ignore_result=True)
 def sweep_runs() -> dict[str, int]:
-    return run_sweep()
+    counts = run_sweep()
+    run_sweep_counts_add(counts)  # the sweeps of every beat and worker, for /metrics
+    return counts
 
 
 @shared_task(name="runs.tasks.ring_due_runs", ignore_result=True)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite: lint, import contracts, unit, component and integration tests.
-# Installs the runtime, the test tooling, the local embedding model (the semantic-search tests use it),
+# Installs the runtime, OpenTelemetry (the tracing tests), the test tooling, the local embedding model (the semantic-search tests use it),
 # Chromium for the admin's browser tests and the official JS client (with Node when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh requirements.txt requirements-dev.txt requirements-embeddings.txt
+bash scripts/bootstrap.sh requirements.txt requirements-otel.txt requirements-dev.txt requirements-embeddings.txt
 apt_install() {  # Debian packages, on a machine that has apt (the others bring their own)
   command -v apt-get >/dev/null || return 0
   local as_root=()

@@ -75,7 +75,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{port}"
         _wait_http(f"{self.url}/ok", self.processes["daphne"], self.log_dir / "daphne.log")
 
-    def start_worker(self, name: str = "worker", extra_env: dict | None = None) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", extra_env: dict | None = None, wait: bool = True) -> subprocess.Popen:
         args = [
             sys.executable,
             "-m",
@@ -91,8 +91,13 @@ class Stack:
             "--without-mingle",
         ]
         proc = self._spawn(name, args, extra_env)
-        _wait_log(self.log_dir / f"{name}.log", "ready.", proc)
+        if wait:
+            self.wait_ready(name)
         return proc
+
+    def wait_ready(self, name: str) -> None:
+        """Until the worker `name` consumes (workers started with wait=False start side by side)."""
+        _wait_log(self.log_dir / f"{name}.log", "ready.", self.processes[name])
 
     def start_beat(self, name: str = "beat", extra_env: dict | None = None) -> subprocess.Popen:
         schedule = self.log_dir / f"{name}-schedule"
@@ -104,15 +109,17 @@ class Stack:
         if proc is None or proc.poll() is not None:
             return
         os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _wait_or_kill(proc, timeout)
 
-    def stop_all(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
+    def stop_all(self, timeout: float = 30) -> None:
+        """SIGTERM to every process at once (each worker's warm shutdown takes seconds), then wait for each."""
+        running = [proc for proc in self.processes.values() if proc.poll() is None]
+        self.processes.clear()
+        for proc in running:
+            os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            _wait_or_kill(proc, max(0.1, deadline - time.monotonic()))
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.database_uri, autocommit=True) as conn:
@@ -134,6 +141,14 @@ def separate_stack(base_env: dict, *, langgraph_config: Path, redis_db: int, pre
     stack.start_api()
     stack.start_worker()
     return stack
+
+
+def _wait_or_kill(proc: subprocess.Popen, timeout: float) -> None:
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:

@@ -22,6 +22,7 @@ from agentplatform.db_threads import in_worker_thread
 from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag, run_headers
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
+from agentplatform.telemetry.metrics import stream_clients
 from runs.services import run_cancel_quietly, run_create
 from runs.streams import sse, stream_reader
 from threads.selectors import thread_stream_allowed
@@ -60,6 +61,8 @@ async def sse_body(
     next_heartbeat = time.monotonic() + sse.HEARTBEAT_SECONDS
     outage: list[float] = []
     ended = False
+    clients = stream_clients("sse")
+    clients.inc()
     try:
         yield b""  # Daphne sends the response headers with the first body chunk: send them now
         while (
@@ -72,6 +75,7 @@ async def sse_body(
                 yield sse.HEARTBEAT
         ended = True
     finally:
+        clients.dec()
         if not ended and on_disconnect is not None:
             await asyncio.shield(on_disconnect())  # finish cancelling the run even if cancelled again
 

@@ -23,6 +23,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from agentplatform import stream_log
+from agentplatform.telemetry import context as log_context
+from agentplatform.telemetry.attempts import attempt_observed
 from runs.engine import cancel_listener, doorbell, executor, leases, worker_loop
 from runs.engine.executor import CancelReason, RunControl, RunSpec
 from runs.engine.leases import Lease
@@ -51,6 +53,13 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
     if claimed is None:
         return
     run, lease = claimed
+    ids = {"run_id": run.run_id, "thread_id": run.thread_id, "assistant_id": run.assistant_id}
+    fields = log_context.run_fields(**ids, attempt=run.attempt, kwargs=run.kwargs)
+    with log_context.bound(**fields):  # this thread's lines; the attempt's task binds its own (attempt_observed)
+        _execute_claimed(run, lease, fields)
+
+
+def _execute_claimed(run: Run, lease: Lease, fields: dict) -> None:
     logger.debug("run %s claimed (attempt %s)", run.run_id, run.attempt)
     if run.attempt > settings.BG_JOB_MAX_RETRIES:
         _fail_too_many_attempts(run, lease)
@@ -60,7 +69,8 @@ def run_execute(*, run_id: uuid.UUID | str) -> None:
     control = RunControl()
     cancel_listener.watch(run.run_id, control)
     run_loop = worker_loop.current()
-    future = run_loop.submit(executor.execute(spec, control), run_id=run.run_id)
+    attempt = attempt_observed(executor.execute(spec, control), fields=fields, kwargs=run.kwargs)
+    future = run_loop.submit(attempt, run_id=run.run_id)
     try:
         outcome = _supervise(_Attempt(lease, future, control, run_loop))
     except Exception as exc:  # a bug, not a graph error (execute() reports those): still end the run cleanly

@@ -22,6 +22,7 @@ from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import ApplicationError
 from agentplatform.identity import websocket_identity
 from agentplatform.ids import parse_uuid
+from agentplatform.telemetry.metrics import stream_clients
 from runs.streams import stream_reader
 from threads.selectors import thread_stream_allowed
 
@@ -117,6 +118,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     async def _pump(self, sub_id: str, reader: Any) -> None:
         """Forward a reader's events; the payload is already JSON, so it is spliced in rather than re-encoded."""
         prefix = '{"type":"event","id":' + json.dumps(sub_id)
+        clients = stream_clients("websocket")
+        clients.inc()
         try:
             while (events := await reader.read(BLOCK_MS)) is not None:
                 for event in events:
@@ -129,4 +132,5 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("stream log unavailable: %r", exc)
             await self._error(sub_id, "The stream log is unavailable; subscribe again with last_event_id to resume.")
         finally:
+            clients.dec()
             self.subscriptions.pop(sub_id, None)

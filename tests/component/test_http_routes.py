@@ -49,7 +49,7 @@ def test_disable_meta_keeps_an_unchecked_ok_and_drops_the_rest(disabled):
     client = disabled("meta")
     assert client.get("/ok").json() == {"ok": True}
     assert client.get("/ok?check_db=1").json() == {"ok": True}
-    for path in ("/", "/info", "/metrics", "/docs", "/openapi.json"):
+    for path in ("/", "/info", "/ready", "/metrics", "/docs", "/openapi.json"):
         response = client.get(path)
         assert (response.status_code, response.json()) == (404, NOT_FOUND), path
 

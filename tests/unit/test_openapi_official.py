@@ -18,6 +18,7 @@ _CHECKPOINT_ID = "the SDK sends `checkpoint_id` and the official server reads it
 _CARD = "the A2A agent card: served by both, listed here only (the document lists what is served)"
 ALLOWED = {
     "GET /: only in ours": "the root answers like /ok, for load balancers that probe /",
+    "GET /ready: only in ours": "readiness: 503 while the database or Redis is unavailable (docs/telemetry.md)",
     "GET /runs/{run_id}/stream: only in ours": "the `Location` of a stateless stream, to reconnect with Last-Event-ID",
     "POST /assistants/{assistant_id}/latest: request body only in ours": "the SDK sends `{version}`, which the "
     "official server reads; its schema omits the body",
