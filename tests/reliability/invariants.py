@@ -228,9 +228,17 @@ def check(observed: Observed, checks: Iterable[Callable[[Observed], list[str]]] 
 
 
 def plan_runs(
-    client: Any, *, threads: int, runs_per_thread: int, log: Path, steps: int, seconds: float
+    client: Any,
+    *,
+    threads: int,
+    runs_per_thread: int,
+    log: Path,
+    steps: int,
+    seconds: float,
+    after_seconds: float | None = None,
 ) -> list[Planned]:
-    """Create `threads` threads and enqueue `runs_per_thread` stepped runs on each, round robin."""
+    """Create `threads` threads and enqueue `runs_per_thread` stepped runs on each, round robin (each delayed
+    `after_seconds` when given)."""
     thread_ids = [client.threads.create()["thread_id"] for _ in range(threads)]
     planned = []
     for _ in range(runs_per_thread):
@@ -242,6 +250,7 @@ def plan_runs(
                 multitask_strategy="enqueue",
                 stream_mode=["custom"],
                 durability="sync",
+                after_seconds=after_seconds,
             )
             planned.append(Planned(run["run_id"], thread_id, steps))
     return planned
