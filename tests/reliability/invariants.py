@@ -228,17 +228,9 @@ def check(observed: Observed, checks: Iterable[Callable[[Observed], list[str]]] 
 
 
 def plan_runs(
-    client: Any,
-    *,
-    threads: int,
-    runs_per_thread: int,
-    log: Path,
-    steps: int,
-    seconds: float,
-    after_seconds: float | None = None,
+    client: Any, *, threads: int, runs_per_thread: int, log: Path, steps: int, seconds: float
 ) -> list[Planned]:
-    """Create `threads` threads and enqueue `runs_per_thread` stepped runs on each, round robin (each delayed
-    `after_seconds` when given)."""
+    """Create `threads` threads and enqueue `runs_per_thread` stepped runs on each, round robin."""
     thread_ids = [client.threads.create()["thread_id"] for _ in range(threads)]
     planned = []
     for _ in range(runs_per_thread):
@@ -250,7 +242,6 @@ def plan_runs(
                 multitask_strategy="enqueue",
                 stream_mode=["custom"],
                 durability="sync",
-                after_seconds=after_seconds,
             )
             planned.append(Planned(run["run_id"], thread_id, steps))
     return planned
