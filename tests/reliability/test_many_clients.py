@@ -128,6 +128,20 @@ async def run_latency(sdk, count: int) -> list[float]:
     return took
 
 
+async def kill_a_busy_worker(faults, planned: list[Planned]) -> str | None:
+    """SIGKILL the worker holding the first run found running, and start another in its place."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        holders = await asyncio.to_thread(lambda: [faults.worker_of(run.run_id) for run in planned])
+        victim = next(filter(None, holders), None)
+        if victim is not None:
+            faults.stack.stop(victim, signal.SIGKILL)
+            await asyncio.to_thread(faults.stack.start_worker, victim)
+            return victim
+        await asyncio.sleep(0.1)
+    return None
+
+
 async def scenario(faults, planned: list[Planned], clients: int, ws_share: float, workers: int) -> dict:
     """Every client opens while the runs wait for a worker, so that all of them follow the runs live; then the
     workers start. Long form: one is SIGKILLed once the runs execute, and replaced."""
@@ -154,11 +168,7 @@ async def scenario(faults, planned: list[Planned], clients: int, ws_share: float
         names = [f"worker-{n}" for n in range(1, workers + 1)]
         await asyncio.to_thread(faults.start_workers, *names)
         loaded = await run_latency(sdk, 3)  # while the runs stream to every client
-        killed = None
-        if LONG:
-            killed = names[0]
-            faults.stack.stop(killed, signal.SIGKILL)
-            await asyncio.to_thread(faults.stack.start_worker, killed)
+        killed = await kill_a_busy_worker(faults, planned) if LONG else None
         await following
         followed_in = time.perf_counter() - started
     stop_sampling.set()
