@@ -128,13 +128,21 @@ async def run_latency(sdk, count: int) -> list[float]:
     return took
 
 
-async def kill_a_busy_worker(faults, planned: list[Planned]) -> str | None:
-    """SIGKILL the worker holding the first run found running, and start another in its place."""
+def leased_by(faults, name: str) -> int:
+    pid = faults.stack.processes[name].pid
+    rows = faults.stack.sql(
+        "SELECT count(*) FROM runs_run WHERE status = 'running' AND lease_owner LIKE %s", (f"%:{pid}:%",)
+    )
+    return rows[0][0]
+
+
+async def kill_a_busy_worker(faults, names: list[str]) -> str | None:
+    """SIGKILL the worker holding the most runs once one holds any, and start another in its place."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        holders = await asyncio.to_thread(lambda: [faults.worker_of(run.run_id) for run in planned])
-        victim = next(filter(None, holders), None)
-        if victim is not None:
+        held = {name: await asyncio.to_thread(leased_by, faults, name) for name in names}
+        victim = max(held, key=held.__getitem__)
+        if held[victim]:
             faults.stack.stop(victim, signal.SIGKILL)
             await asyncio.to_thread(faults.stack.start_worker, victim)
             return victim
@@ -167,8 +175,9 @@ async def scenario(faults, planned: list[Planned], clients: int, ws_share: float
         opened_in = time.perf_counter() - started
         names = [f"worker-{n}" for n in range(1, workers + 1)]
         await asyncio.to_thread(faults.start_workers, *names)
+        killing = asyncio.ensure_future(kill_a_busy_worker(faults, names)) if LONG else None
         loaded = await run_latency(sdk, 3)  # while the runs stream to every client
-        killed = await kill_a_busy_worker(faults, planned) if LONG else None
+        killed = await killing if killing else None
         await following
         followed_in = time.perf_counter() - started
     stop_sampling.set()
@@ -226,4 +235,4 @@ def test_a_thousand_stream_clients_each_get_every_event_once_in_order_while_runs
     assert peak[1] <= REDIS_POOL + 10, f"the API held {peak[1]} Redis connections for {clients} clients"
     report.assert_ok()
     # Loosely (the clients share the machine's two cores with the stack): a reader per connection cost 50 times.
-    assert figures["loaded"] < max(1.0, 5 * figures["baseline"])
+    assert figures["loaded"] < max(2.0, 5 * figures["baseline"])
