@@ -20,7 +20,8 @@ from tests.reliability.partition import Partition
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600 if LONG else 180)]
 
-# (threads, runs per thread, steps, seconds a step, seconds the network stays cut at least)
+# (threads, runs per thread, steps, seconds a step, seconds the network stays cut at least: PARTITION_SECS, to try
+# longer cuts in the short form)
 SHAPE = (20, 4, 8, 0.25, 30.0) if LONG else (6, 1, 8, 0.25, float(os.environ.get("PARTITION_SECS", "0")))
 
 
@@ -127,11 +128,9 @@ def attempts_at_once(lines: list[dict], run_ids: list[str]) -> int:
     return overlaps
 
 
-def test_a_worker_cut_off_by_the_network_loses_its_runs_to_another_and_writes_nothing_when_it_heals(
-    faults, partition, tmp_path
-):
-    threads, per_thread, steps, step_secs, cut_secs = SHAPE
-    stack, client, log = faults.stack, faults.client, tmp_path / "steps.jsonl"
+def start_workers(faults, partition: Partition):
+    """worker-cut on the partitioned host, reaching PostgreSQL and Redis through its link; worker-b here."""
+    stack = faults.stack
     through_link = {
         "DATABASE_URI": partition.relay.address(stack.database_uri),
         "REDIS_URI": partition.relay.address(faults.redis.uri),
@@ -143,54 +142,61 @@ def test_a_worker_cut_off_by_the_network_loses_its_runs_to_another_and_writes_no
         ]
         for worker in starting:
             worker.result()
-    cut_off = stack.processes["worker-cut"]
-    planned = plan_runs(client, threads=threads, runs_per_thread=per_thread, log=log, steps=steps, seconds=step_secs)
-    run_ids = [run.run_id for run in planned]
-    wait_for(lambda: any(line["pid"] == cut_off.pid for line in read_step_log(log)), what="a step on the host")
-    held = wait_for(lambda: held_by(faults, cut_off.pid), what="a run held by the host")
+    return stack.processes["worker-cut"]
 
+
+def cut_while_runs_move(faults, partition: Partition, planned, held: list[str], pid: int, cut_secs: float):
+    """Cut the host off until its runs were taken over, every run ended and `cut_secs` passed; then heal.
+    Returns when it was cut (wall clock), the takeover and all-ended delays, and the snapshot before healing."""
+    run_ids = [run.run_id for run in planned]
     partition.cut()
     cut_at, cut_wall = time.monotonic(), time.time()
     try:
-        wait_for(lambda: taken_over(faults, held, cut_off.pid), timeout=60, what="takeover of the host's runs")
+        wait_for(lambda: taken_over(faults, held, pid), timeout=60, what="takeover of the host's runs")
         takeover = time.monotonic() - cut_at
         try:
-            wait_for(lambda: not unfinished(stack, run_ids), timeout=40, what="every run ended")
+            wait_for(lambda: not unfinished(faults.stack, run_ids), timeout=40, what="every run ended")
         except AssertionError:
             print(diagnosis(faults, run_ids))
             raise
         all_ended = time.monotonic() - cut_at
         time.sleep(max(0.0, cut_secs - (time.monotonic() - cut_at)))
-        before = snapshot(faults, planned)
+        return cut_wall, takeover, all_ended, snapshot(faults, planned)
     finally:
         partition.heal()
-    healed_at = time.time()
-    cut_off_log = stack.log_dir / "worker-cut.log"
-    # What the host still had in flight reaches PostgreSQL and Redis when TCP retransmits it, after its backoff.
+
+
+def test_a_worker_cut_off_by_the_network_loses_its_runs_to_another_and_writes_nothing_when_it_heals(
+    faults, partition, tmp_path
+):
+    threads, per_thread, steps, step_secs, cut_secs = SHAPE
+    client, log = faults.client, tmp_path / "steps.jsonl"
+    cut_off = start_workers(faults, partition)
+    planned = plan_runs(client, threads=threads, runs_per_thread=per_thread, log=log, steps=steps, seconds=step_secs)
+    wait_for(lambda: any(line["pid"] == cut_off.pid for line in read_step_log(log)), what="a step on the host")
+    held = wait_for(lambda: held_by(faults, cut_off.pid), what="a run held by the host")
+    cut_wall, takeover, all_ended, before = cut_while_runs_move(faults, partition, planned, held, cut_off.pid, cut_secs)
+    healed = time.time() - cut_wall
+    cut_off_log = faults.stack.log_dir / "worker-cut.log"
     stopped = wait_for(lambda: stopped_attempts(cut_off_log, held), timeout=60, what="the host stopping its runs")
     # TCP retransmits what the host still had in flight after its backoff, which doubled while the network was
     # cut: within about as long again.
-    time.sleep(max(2.0, healed_at - cut_wall + 1 - (time.time() - healed_at)))
-    after = snapshot(faults, planned)
+    time.sleep(max(2.0, 2 * healed + 1 - (time.time() - cut_wall)))
+    changed = [key for key, value in snapshot(faults, planned).items() if before[key] != value]
 
     lines = read_step_log(log)
     late = [line for line in lines if line["pid"] == cut_off.pid and line["end"] > cut_wall + takeover]
-    last_step = max((line["end"] for line in lines if line["pid"] == cut_off.pid), default=cut_wall) - cut_wall
-    stopped_after = max(stopped) - cut_wall
-    changed = [key for key in before if before[key] != after[key]]
-    twice = attempts_at_once(lines, held)
-    report = check(observe(stack, client, faults.redis_client(), planned, log))
+    stopped_after, twice = max(stopped) - cut_wall, attempts_at_once(lines, held)
+    report = check(observe(faults.stack, client, faults.redis_client(), planned, log))
     print(
-        f"\ncut at {time.strftime('%H:%M:%S', time.localtime(cut_wall))}.{int(cut_wall * 1000) % 1000:03d}"
         f"\npartition ({partition.mechanism}): {len(planned)} runs on {threads} threads, two workers; the host held "
         f"{len(held)} run(s) when cut; taken over after {takeover:.1f}s, all ended {all_ended:.1f}s after the cut; "
-        f"network healed after {healed_at - cut_wall:.1f}s; the host's last step ended {last_step:.1f}s after the "
-        f"cut, it stopped its attempts {stopped_after:.1f}s after the cut; {len(late)} step(s) of the host ended "
-        f"past the takeover, {twice} step(s) ran on both hosts at once; the host changed {changed or 'nothing'} "
-        f"once healed; {report.figures}"
+        f"network healed after {healed:.1f}s; the host stopped its attempts {stopped_after:.1f}s after the cut; "
+        f"{len(late)} step(s) of the host ended past the takeover, {twice} step(s) ran on both hosts at once; the "
+        f"host changed {changed or 'nothing'} once healed; {report.figures}"
     )
     if partition.host is not None:  # the relay's kernel acknowledges what it holds: no timeout can tell
-        assert stopped_after < healed_at - cut_wall, "the cut-off worker stopped its runs only once the network healed"
+        assert stopped_after < healed, "the cut-off worker stopped its runs only once the network healed"
     assert not changed, f"the cut-off host wrote after the takeover: {changed}"
     assert twice == 0
     report.assert_ok()
