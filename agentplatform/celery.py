@@ -24,4 +24,17 @@ def start_worker_process(**kwargs) -> None:
     django.setup()
     from agentplatform import startup
 
+    _bound_connection_wait()
     startup.process_start(kind="worker")
+
+
+def _bound_connection_wait() -> None:
+    """A worker waits for a database connection at most a quarter of the lease (at least a second), not the pool's
+    30 s: its task threads never outnumber its pool, so a longer wait means the database is unreachable, and a
+    lease check stuck there could not stop its run before the lease passed to another worker (docs/reliability.md,
+    "A network partition"). Set before the pool is created, on the first connection."""
+    from django.conf import settings
+
+    pool = settings.DATABASES["default"]["OPTIONS"].get("pool")
+    if isinstance(pool, dict):
+        pool["timeout"] = min(pool.get("timeout", 30), max(1.0, settings.BG_JOB_HEARTBEAT / 4))

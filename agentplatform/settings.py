@@ -209,6 +209,12 @@ DB_POOL_MAX = env_int("LANGGRAPH_POSTGRES_POOL_MAX_SIZE", env_int("DB_POOL_MAX",
 if DB_POOL_MAX:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 30}
+# A database that stops answering without closing the connection (a network partition drops packets, it sends no
+# reset) would hang a query until TCP gives up, about 15 minutes: a worker's lease check then could not stop its
+# runs before the lease passed to another worker. The kernel drops a connection whose sent data (or SYN) went
+# unacknowledged for a quarter of the lease instead. Either can be set in DATABASE_URI's query.
+DATABASES["default"]["OPTIONS"].setdefault("tcp_user_timeout", str(max(250, int(BG_JOB_HEARTBEAT * 250))))
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", str(max(2, int(BG_JOB_HEARTBEAT / 4))))
 RESUMABLE_STREAM_TTL_SECONDS = env_int("RESUMABLE_STREAM_TTL_SECONDS", 120, minimum=1)
 STREAM_MAX_EVENTS = env_int("STREAM_MAX_EVENTS", 100_000, minimum=100)
 # Caps on what one request may ask for; a request over a cap gets a 422 naming it.

@@ -75,8 +75,12 @@ class Stack:
         self.url = f"http://127.0.0.1:{port}"
         _wait_http(f"{self.url}/ok", self.processes["daphne"], self.log_dir / "daphne.log")
 
-    def start_worker(self, name: str = "worker", extra_env: dict | None = None, wait: bool = True) -> subprocess.Popen:
+    def start_worker(
+        self, name: str = "worker", extra_env: dict | None = None, wait: bool = True, wrap: tuple[str, ...] = ()
+    ) -> subprocess.Popen:
+        """`wrap` runs the worker through another command (e.g. `ip netns exec <name>`, which execs it)."""
         args = [
+            *wrap,
             sys.executable,
             "-m",
             "celery",

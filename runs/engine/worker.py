@@ -117,8 +117,9 @@ class _LeaseCheck:
         except DatabaseError:
             logger.warning("lease check failed for run %s", self.lease.run_id, exc_info=True)
             close_old_connections()
-            # The lease may expire unseen: stop before the sweeper hands the run to another.
-            return now - self.last_confirmed <= settings.BG_JOB_HEARTBEAT * 0.75, None
+            # The lease may expire unseen: stop before the sweeper hands the run to another. Measured now, after
+            # the call: one that hung until the network gave up took much of the lease with it.
+            return time.monotonic() - self.last_confirmed <= settings.BG_JOB_HEARTBEAT * 0.75, None
         self.last_confirmed = now if held else self.last_confirmed
         return held, action
 

@@ -97,3 +97,91 @@ def test_another_servers_send_is_left_alone():
 
     asyncio.run(bounded_send(streamed_app([b"a"]))({"type": "http"}, None, send))
     assert sent == ["http.response.start", "http.response.body", "http.response.body"]
+
+
+class FakeTcpTransport(FakeTransport):
+    """A Twisted TCP transport: one producer at a time (Daphne's HTTP channel at first), `producerPaused` kept."""
+
+    def __init__(self, producer) -> None:
+        super().__init__()
+        self.producer, self.streamingProducer, self.producerPaused, self.disconnected = producer, True, False, False
+
+    def registerProducer(self, producer, streaming: bool) -> None:
+        assert self.producer is None, "Twisted refuses a second producer"
+        self.producer, self.streamingProducer = producer, streaming
+
+    def unregisterProducer(self) -> None:
+        self.producer = None
+
+    def fill(self) -> None:
+        self.producerPaused = True
+        self.producer.pauseProducing()
+
+    def drain(self) -> None:
+        self.producerPaused = False
+        self.producer.resumeProducing()
+
+
+class FakeChannel:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pauseProducing(self) -> None:
+        self.calls.append("pause")
+
+    def resumeProducing(self) -> None:
+        self.calls.append("resume")
+
+
+class FakeWebsocketProtocol:
+    def __init__(self) -> None:
+        self.channel = FakeChannel()
+        self.transport = FakeTcpTransport(self.channel)
+        self.sent: list = []
+
+
+def websocket_send(protocol: FakeWebsocketProtocol, full_after: str | None = None):
+    async def handle_reply(protocol, message):
+        protocol.sent.append(message.get("text"))
+        if full_after is not None and message.get("text") == full_after:
+            protocol.transport.fill()
+
+    return functools.partial(handle_reply, protocol)
+
+
+def websocket_app(texts: list[str]):
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        for text in texts:
+            await send({"type": "websocket.send", "text": text})
+
+    return app
+
+
+def test_a_websocket_message_waits_while_the_send_buffer_is_full_and_the_http_channel_is_still_told():
+    protocol = FakeWebsocketProtocol()
+
+    async def scenario():
+        app = bounded_send(websocket_app(["a", "b", "c"]))
+        session = asyncio.create_task(app({"type": "websocket"}, None, websocket_send(protocol, full_after="b")))
+        await asyncio.sleep(0.1)
+        sent_while_full = list(protocol.sent)
+        protocol.transport.drain()
+        await session
+        return sent_while_full
+
+    assert asyncio.run(scenario()) == [None, "a", "b"]
+    assert protocol.sent == [None, "a", "b", "c"]
+    assert protocol.channel.calls == ["pause", "resume"]
+    assert not protocol.transport.aborted
+
+
+def test_a_websocket_whose_buffer_never_drains_is_aborted():
+    protocol = FakeWebsocketProtocol()
+
+    async def scenario():
+        app = bounded_send(websocket_app(["a", "b", "c"]))
+        await asyncio.wait_for(app({"type": "websocket"}, None, websocket_send(protocol, full_after="a")), 2)
+
+    asyncio.run(scenario())
+    assert protocol.transport.aborted
