@@ -35,7 +35,7 @@ def test_the_image_is_built_from_the_projects_folder_with_the_server_as_a_named_
     assert lines[lines.index("FROM scratch AS project") + 1] == "COPY . /"
     server_copies = [line for line in _after(lines, "FROM python:${PYTHON_VERSION}-slim-bookworm") if "COPY" in line]
     assert server_copies == [
-        "COPY --from=agentplatform requirements.txt requirements-embeddings.txt ./",
+        "COPY --from=agentplatform requirements.txt requirements-embeddings.txt requirements-otel.txt ./",
         "COPY --from=agentplatform . .",
         "COPY --from=project / /project/",
     ]
