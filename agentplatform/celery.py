@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import after_task_publish, before_task_publish, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentplatform.settings")
 
@@ -25,3 +25,8 @@ def start_worker_process(**kwargs) -> None:
     from agentplatform import startup
 
     startup.process_start(kind="worker")
+
+
+def publish_hooked() -> bool:
+    """Whether something listens to Celery's publish signals (then doorbells go through Celery's own publish)."""
+    return bool(before_task_publish.receivers or after_task_publish.receivers)

@@ -67,11 +67,11 @@ def _direct_client(app) -> redis.Redis | None:
 
 
 def _plain_redis_broker(app) -> redis.Redis | None:
-    from celery import signals
+    from agentplatform.celery import publish_hooked
 
     conf = app.conf
     options = conf.broker_transport_options or {}
-    hooked = signals.before_task_publish.receivers or signals.after_task_publish.receivers
+    hooked = publish_hooked()
     special = {"global_keyprefix", "sep", "priority_steps", "queue_order_strategy"} & set(options)
     url = str(conf.broker_url or "")
     if hooked or special or conf.task_routes or not url.startswith(("redis://", "rediss://")):
