@@ -9,6 +9,9 @@ countdown message unacknowledged until it is due, so long countdowns pile up in 
 a worker that holds them (and came back as duplicates after kombu's 1 h visibility timeout while its ack emulation
 was on). Longer delays are rung by the
 sweeper once due (runs.engine.sweeper.run_ring_due), from Postgres.
+
+On a plain Redis broker the message (Celery's own, `as_task_v2`) is pushed with one LPUSH instead of Celery's
+publish (`_direct_client` says when); a worker reads it exactly as one Celery sent.
 """
 
 from __future__ import annotations
