@@ -220,6 +220,7 @@ def run_create(
     else:
         run = _create_on_thread(thread_pk, build, filter_)
         transaction.on_commit(lambda: stream_log.note_run_created_sync(run.thread_id, run.run_id))
+    run._state.adding, run._state.db = False, connection.alias  # saved, as Run.objects.create would leave it
     if doorbell.rings_at_creation(request.after_seconds):
         # At once when no transaction is open (the run is committed), else once the caller's commits.
         transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
