@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import after_task_publish, before_task_publish, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentplatform.settings")
 
@@ -38,3 +38,8 @@ def _bound_connection_wait() -> None:
     pool = settings.DATABASES["default"]["OPTIONS"].get("pool")
     if isinstance(pool, dict):
         pool["timeout"] = min(pool.get("timeout", 30), max(1.0, settings.BG_JOB_HEARTBEAT / 4))
+
+
+def publish_hooked() -> bool:
+    """Whether something listens to Celery's publish signals (then doorbells go through Celery's own publish)."""
+    return bool(before_task_publish.receivers or after_task_publish.receivers)

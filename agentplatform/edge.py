@@ -12,16 +12,21 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.renderers import JSONRenderer
 
 from agentplatform import jsonbody
-from agentplatform.api_errors import METHOD_NOT_ALLOWED, error_response, json_error
+from agentplatform.api_errors import METHOD_NOT_ALLOWED, error_response, json_error, status_and_detail
 from agentplatform.db_threads import in_worker_thread
 from agentplatform.errors import InvalidInput
 from agentplatform.telemetry.context import current_request_id
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 AsyncView = Callable[..., Awaitable[HttpResponse]]
@@ -52,6 +57,66 @@ def async_endpoint(*methods: str) -> Callable[[AsyncView], AsyncView]:
         return csrf_exempt(endpoint)
 
     return decorate
+
+
+# Accept headers DRF's content negotiation answers with its JSON renderer as it is (no `indent=` parameter).
+_PLAIN_ACCEPT = (None, "", "*/*", "application/json")
+
+
+def drf_twin(drf_view: type[APIView], method: str) -> Callable[[AsyncView], AsyncView]:
+    """An async endpoint for `method` of a route `drf_view` serves, answering byte for byte as that view would.
+
+    For the hot routes (a run create): DRF's dispatch (request wrapper, negotiation, parsing the body again,
+    rendering) and the hop of a whole sync view to a thread cost about as much as the service they call. The
+    twin renders as DRF's JSON renderer does, with the view's `Allow` header, and hands everything else (other
+    methods, unusual Accept headers, `?format=`) to the DRF view itself. drf-spectacular documents it as the
+    DRF view (`cls`).
+    """
+    sync_view = sync_to_async(drf_view.as_view())  # thread-sensitive, as Django runs a sync view
+    allow = _allowed_methods(drf_view)
+
+    def decorate(view: AsyncView) -> AsyncView:
+        @functools.wraps(view)
+        async def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if (
+                request.method != method
+                or request.headers.get("Accept") not in _PLAIN_ACCEPT
+                or "format" in request.GET
+            ):
+                return await sync_view(request, *args, **kwargs)
+            try:
+                response = await view(request, *args, **kwargs)
+            except Exception as exc:
+                mapped = status_and_detail(exc)
+                if mapped is None:
+                    raise
+                response = drf_json({"detail": mapped[1]}, status=mapped[0])
+            response["Allow"] = allow
+            return response
+
+        endpoint.cls, endpoint.initkwargs = drf_view, {}
+        return csrf_exempt(endpoint)
+
+    return decorate
+
+
+def _allowed_methods(drf_view: type[APIView]) -> str:
+    """The `Allow` header of a DRF view: its methods, HEAD too where it has GET (as Django's View.setup adds)."""
+    view = drf_view()
+    if hasattr(view, "get") and not hasattr(view, "head"):
+        view.head = view.get
+    return ", ".join(view.allowed_methods)
+
+
+def drf_json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """`data` rendered as the DRF views render it (compact JSON, `application/json`)."""
+    return HttpResponse(JSONRenderer().render(data), status=status, content_type="application/json", headers=headers)
+
+
+def drf_body(request: HttpRequest) -> Any:
+    """The body as a DRF view's `request.data` holds it: parsed JSON, `{}` when empty (its type is the caller's
+    to check)."""
+    return jsonbody.loads(request.body) if request.body else {}
 
 
 def json_body(request: HttpRequest) -> dict:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from access.authorization import authorize_sync
@@ -30,6 +30,7 @@ from agentplatform.run_headers import run_configurable_headers
 from assistants.models import Assistant
 from assistants.selectors import assistant_readable
 from assistants.services import assistant_resolve
+from runs import enqueue
 from runs.engine import doorbell
 from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.webhooks import webhook_validate
@@ -67,7 +68,16 @@ def _new_thread_metadata(request: RunRequest, assistant: Assistant) -> dict:
     }
 
 
-def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assistant, filter_: Filter | None) -> Thread:
+def _thread_visible(thread: enqueue.ThreadRow | None, filter_: Filter | None) -> enqueue.ThreadRow:
+    """The thread, if the user's create_run filter lets them use it (else 404, as for an unknown id)."""
+    if thread is None or (filter_ is not None and not filter_.matches(thread.metadata)):
+        raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
+    return thread
+
+
+def _locked_thread(
+    thread_id: uuid.UUID, request: RunRequest, assistant: Assistant, filter_: Filter | None
+) -> enqueue.ThreadRow:
     """The thread row, locked for this transaction (if the user's create_run filter lets them use it); created
     when the request allows it."""
     if request.if_not_exists == IfNotExists.CREATE:
@@ -76,12 +86,7 @@ def _locked_thread(thread_id: uuid.UUID, request: RunRequest, assistant: Assista
         Thread.objects.bulk_create(
             [Thread(thread_id=thread_id, metadata=metadata, status=Thread.Status.BUSY)], ignore_conflicts=True
         )
-    threads = Thread.objects.filter(filter_.q()) if filter_ is not None else Thread.objects.all()
-    # [:1], not first(): no ORDER BY to compile for a lookup by id.
-    thread = next(iter(threads.select_for_update().filter(thread_id=thread_id)[:1]), None)
-    if thread is None:
-        raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
-    return thread
+    return _thread_visible(enqueue.thread_lock(thread_id), filter_)
 
 
 def _user_id(request: RunRequest, thread: Thread, assistant: Assistant, user: AuthUser | None) -> str | None:
@@ -152,34 +157,29 @@ def _run_metadata(request: RunRequest, assistant: Assistant, thread: Thread) -> 
     return merged
 
 
-def _in_flight(thread: Thread) -> list[Run]:
+def _in_flight(thread_id: uuid.UUID) -> list[Run]:
     # A run being cancelled counts as interrupted already, as officially: `reject` lets the next run in, and it
     # waits (pending) until the worker has stopped the old one.
-    runs = Run.objects.filter(thread=thread, status__in=Run.IN_FLIGHT).exclude(CANCELLING)
+    runs = Run.objects.filter(thread_id=thread_id, status__in=Run.IN_FLIGHT).exclude(CANCELLING)
     return list(runs.order_by("created_at"))
 
 
-def _apply_strategy(thread: Thread, strategy: MultitaskStrategy) -> None:
-    """Double texting: reject refuses, interrupt/rollback cancel what is in flight, enqueue waits its turn."""
-    if strategy == MultitaskStrategy.ENQUEUE:
-        _check_pending_cap(thread)
+def _refuse_unless_inserted(check: enqueue.Check, strategy: MultitaskStrategy) -> None:
+    """Double texting as the insert's check saw it: reject refuses a busy thread, enqueue a full queue."""
+    if not check.thread_found:
+        raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
+    if check.inserted:
         return
-    in_flight = _in_flight(thread)
-    if not in_flight:
-        return
-    if strategy == MultitaskStrategy.REJECT:
+    if strategy == MultitaskStrategy.REJECT and check.active:
         raise Conflict(REJECT_DETAIL)
-    _cancel_locked(in_flight, action=strategy)
-
-
-def _check_pending_cap(thread: Thread) -> None:
-    """A thread's queue is bounded: counted under the thread's row lock, so concurrent enqueues cannot pass it."""
     cap = settings.RUNS_MAX_PENDING_PER_THREAD
-    if Run.objects.filter(thread=thread, status=Run.Status.PENDING).count() >= cap:
+    if strategy == MultitaskStrategy.ENQUEUE and check.pending >= cap:
+        # Counted under the thread's row lock, so concurrent enqueues cannot pass it.
         raise InvalidInput(
             f"The thread already has {cap} pending runs, the most it may queue (the RUNS_MAX_PENDING_PER_THREAD"
             " setting); wait for some of them to finish"
         )
+    raise RuntimeError(f"run not inserted, and no reason found: {check}")  # unreachable: the thread was locked
 
 
 def _create_run_value(request: RunRequest, assistant: Assistant, thread_id: uuid.UUID | None, temporary: bool):
@@ -222,58 +222,92 @@ def run_create(
     value = _create_run_value(request, assistant, thread_pk, temporary)
     filter_ = authorize_sync(resource="threads", action="create_run", value=value, user=user)
     request = dataclasses.replace(request, metadata=value["metadata"])
-    with transaction.atomic():
-        if thread_pk is None:
-            # A stateless run's thread is new and known to nobody else: no lock, no double texting to apply.
-            thread = Thread.objects.create(metadata=_new_thread_metadata(request, assistant), status=Thread.Status.BUSY)
-        else:
-            thread = _locked_thread(thread_pk, request, assistant, filter_)
-            _apply_strategy(thread, request.multitask_strategy)
-        run = _insert(
-            request, assistant, thread, temporary=temporary, headers=run_configurable_headers(headers), user=user
-        )
-        if thread_id is not None:
-            _mark_thread_busy(thread, assistant)
-            transaction.on_commit(lambda: stream_log.note_run_created_sync(thread.thread_id, run.run_id))
-        if doorbell.rings_at_creation(request.after_seconds):
-            transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
+    build = _RunBuilder(request, assistant, temporary, run_configurable_headers(headers), user)
+    if thread_pk is None:
+        # A stateless run's thread is new and known to nobody else: no lock, no double texting to apply.
+        thread = enqueue.ThreadRow(uuid7(), _new_thread_metadata(request, assistant), {})
+        run = build.run(thread, uuid7())
+        enqueue.run_insert_with_thread(build.params(run, None, thread.metadata))
+    else:
+        run = _create_on_thread(thread_pk, build, filter_)
+        transaction.on_commit(lambda: stream_log.note_run_created_sync(run.thread_id, run.run_id))
+    run._state.adding, run._state.db = False, connection.alias  # saved, as Run.objects.create would leave it
+    if doorbell.rings_at_creation(request.after_seconds):
+        # At once when no transaction is open (the run is committed), else once the caller's commits.
+        transaction.on_commit(lambda: doorbell.ring(run.run_id, countdown=request.after_seconds or None))
     return run
 
 
-def _insert(
-    request: RunRequest, assistant: Assistant, thread: Thread, *, temporary: bool, headers: dict, user: AuthUser | None
-) -> Run:
-    now = timezone.now()
-    start = now + timedelta(seconds=request.after_seconds)
-    run_id = uuid7()
-    kwargs = _kwargs(request, assistant, thread, run_id, temporary=temporary, headers=headers, user=user)
-    return Run.objects.create(
-        run_id=run_id,
-        thread=thread,
-        assistant_id=assistant.assistant_id,
-        status=Run.Status.PENDING,
-        metadata=kwargs["config"]["metadata"],
-        kwargs=kwargs,
-        multitask_strategy=request.multitask_strategy,
-        # As on the official server, a delayed run is stored as created at its start time.
-        created_at=start,
-        updated_at=now,
-        available_at=start,
-        # Rung when due (a short countdown) or left to the sweeper, which rings runs with no enqueued_at once due.
-        enqueued_at=start if doorbell.rings_at_creation(request.after_seconds) else None,
-        temporary=temporary,
-    )
+# Strategies whose check is the insert's own: the others cancel what is in flight first, under the lock.
+_CHECKED_IN_INSERT = (MultitaskStrategy.REJECT, MultitaskStrategy.ENQUEUE)
 
 
-def _mark_thread_busy(thread: Thread, assistant: Assistant) -> None:
-    thread.metadata = {
-        **(thread.metadata or {}),
-        "graph_id": assistant.graph_id,
-        "assistant_id": str(assistant.assistant_id),
-    }
-    thread.status = Thread.Status.BUSY
-    thread.updated_at = timezone.now()
-    thread.save(update_fields=["metadata", "status", "updated_at"])
+def _create_on_thread(thread_id: uuid.UUID, build: _RunBuilder, filter_: Filter | None) -> Run:
+    """Insert the run on an existing thread: in two round trips when possible (enqueue.py says how), else
+    under the thread's lock in a transaction."""
+    request = build.request
+    if (
+        not connection.in_atomic_block
+        and request.if_not_exists != IfNotExists.CREATE
+        and request.multitask_strategy in _CHECKED_IN_INSERT
+    ):
+        seen = _thread_visible(enqueue.thread_read(thread_id), filter_)
+        run = build.run(seen, uuid7())
+        check = enqueue.run_insert_checked(build.params(run, seen), in_transaction=False)
+        if check.unchanged or not check.thread_found:
+            _refuse_unless_inserted(check, request.multitask_strategy)
+            return run
+        # The thread's metadata or config changed since it was read: build the run again from the locked row.
+    with transaction.atomic():
+        thread = _locked_thread(thread_id, request, build.assistant, filter_)
+        if request.multitask_strategy not in _CHECKED_IN_INSERT and (in_flight := _in_flight(thread_id)):
+            _cancel_locked(in_flight, action=request.multitask_strategy)
+        run = build.run(thread, uuid7())
+        check = enqueue.run_insert_checked(build.params(run, thread), in_transaction=True)
+        _refuse_unless_inserted(check, request.multitask_strategy)
+    return run
+
+
+@dataclasses.dataclass(frozen=True)
+class _RunBuilder:
+    """A pending run of one create request, built (not saved) from the thread it goes to."""
+
+    request: RunRequest
+    assistant: Assistant
+    temporary: bool
+    headers: dict
+    user: AuthUser | None
+
+    def run(self, thread: enqueue.ThreadRow, run_id: uuid.UUID) -> Run:
+        request, assistant = self.request, self.assistant
+        now = timezone.now()
+        start = now + timedelta(seconds=request.after_seconds)
+        kwargs = _kwargs(
+            request, assistant, thread, run_id, temporary=self.temporary, headers=self.headers, user=self.user
+        )
+        return Run(
+            run_id=run_id,
+            thread_id=thread.thread_id,
+            assistant_id=assistant.assistant_id,
+            status=Run.Status.PENDING,
+            metadata=kwargs["config"]["metadata"],
+            kwargs=kwargs,
+            multitask_strategy=request.multitask_strategy,
+            # As on the official server, a delayed run is stored as created at its start time.
+            created_at=start,
+            updated_at=now,
+            available_at=start,
+            # Rung when due (a short countdown) or left to the sweeper, which rings runs with no enqueued_at once due.
+            enqueued_at=start if doorbell.rings_at_creation(request.after_seconds) else None,
+            temporary=self.temporary,
+        )
+
+    def params(self, run: Run, seen: enqueue.ThreadRow | None, thread_metadata: dict | None = None) -> dict:
+        if thread_metadata is None:  # the thread it goes to records the graph it last ran
+            graph = {"graph_id": self.assistant.graph_id, "assistant_id": str(self.assistant.assistant_id)}
+            thread_metadata = {**(seen.metadata or {}), **graph}
+        cap = settings.RUNS_MAX_PENDING_PER_THREAD
+        return enqueue.run_params(run, seen=seen, thread_metadata=thread_metadata, now=run.updated_at, cap=cap)
 
 
 def _cancel_locked(runs: list[Run], *, action: str) -> None:

@@ -18,7 +18,16 @@ from rest_framework.views import APIView
 from access.users import AuthUser
 from agentplatform import serde
 from agentplatform.db_threads import in_worker_thread
-from agentplatform.edge import async_endpoint, json_body, on_disconnect, query_flag, run_headers
+from agentplatform.edge import (
+    async_endpoint,
+    drf_body,
+    drf_json,
+    drf_twin,
+    json_body,
+    on_disconnect,
+    query_flag,
+    run_headers,
+)
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from runs import selectors, services
@@ -69,6 +78,29 @@ class StatelessRunsView(APIView):
             thread_id=None, payload=request.data, stateless=True, user=request.identity, headers=run_headers(request)
         )
         return Response(run_json(run), headers={"Content-Location": _run_path(run, stateless=True)})
+
+
+async def _create(request: HttpRequest, thread_id: str | None) -> HttpResponse:
+    """The POST of the views above, served from the event loop with one hop to a thread (agentplatform.edge)."""
+    create = in_worker_thread(services.run_create)
+    run = await create(
+        thread_id=thread_id,
+        payload=drf_body(request),
+        stateless=thread_id is None,
+        user=request.identity,
+        headers=run_headers(request),
+    )
+    return drf_json(run_json(run), headers={"Content-Location": _run_path(run, stateless=thread_id is None)})
+
+
+@drf_twin(ThreadRunsView, "POST")
+async def thread_runs(request: HttpRequest, thread_id: str) -> HttpResponse:
+    return await _create(request, thread_id)
+
+
+@drf_twin(StatelessRunsView, "POST")
+async def stateless_runs(request: HttpRequest) -> HttpResponse:
+    return await _create(request, None)
 
 
 class RunBatchView(APIView):

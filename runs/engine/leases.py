@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from agentplatform import serde
+from agentplatform import rows, serde
 from agentplatform.persistence import WriteFence
 from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.outcomes import Ending, Outcome
@@ -61,7 +61,7 @@ UPDATE {RUNS} SET status = 'running', attempt = attempt + 1, lease_token = %(tok
        updated_at = now()
   FROM next
  WHERE {RUNS}.run_id = next.run_id AND {RUNS}.status = 'pending'
-RETURNING {RUNS}.*
+RETURNING {rows.columns(Run, RUNS)}
 """
 
 
@@ -70,12 +70,15 @@ def run_claim(*, run_id: uuid.UUID | str, owner: str) -> tuple[Run, Lease] | Non
     token = uuid.uuid4()
     params = {"run": run_id, "token": token, "owner": owner, "ttl": settings.BG_JOB_HEARTBEAT}
     try:
-        claimed = list(Run.objects.raw(_CLAIM_SQL, params))
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, params)
+            row = cursor.fetchone()
     except IntegrityError:
         return None  # another worker's claim on this thread won the race (unique index on running runs)
-    if not claimed:
+    if row is None:
         return None  # nothing to claim: the run is gone, not pending, or its thread has a running run
-    return claimed[0], Lease(claimed[0].run_id, claimed[0].thread_id, token)
+    run = rows.from_row(Run, row)
+    return run, Lease(run.run_id, run.thread_id, token)
 
 
 _RENEW_SQL = f"""

@@ -238,3 +238,30 @@ def test_metrics_json_reports_the_queue_and_workers_as_officially(thread):
     assert set(body["workers"]) == {"max", "active", "available"} and body["workers"]["active"] == 1
     assert client.get("/metrics?format=nope")["content-type"].startswith("text/plain")
     assert second.status == "pending"
+
+
+def test_a_run_is_built_again_under_the_lock_when_its_thread_changed_since_it_was_read(thread, monkeypatch):
+    from runs import enqueue
+
+    stale = enqueue.ThreadRow(thread.thread_id, {"owner": "before"}, {})
+    monkeypatch.setattr(enqueue, "thread_read", lambda thread_id: stale)
+    run = create(thread)
+    assert run.metadata["owner"] == "a", "the thread's metadata as it is under the lock, not as first read"
+    assert Run.objects.get(run_id=run.run_id).metadata["owner"] == "a"
+    thread.refresh_from_db()
+    assert thread.metadata["owner"] == "a" and thread.metadata["graph_id"] == "echo"
+
+
+def test_inside_an_open_transaction_reject_and_the_pending_cap_still_apply(thread, settings):
+    from django.db import transaction
+
+    settings.RUNS_MAX_PENDING_PER_THREAD = 2
+    with transaction.atomic():
+        create(thread), create(thread)
+        with pytest.raises(InvalidInput, match="has 2 pending runs"), transaction.atomic():
+            create(thread, multitask_strategy="enqueue")
+        with pytest.raises(Conflict), transaction.atomic():
+            create(thread, multitask_strategy="reject")
+    assert Run.objects.filter(thread=thread).count() == 2
+    thread.refresh_from_db()
+    assert thread.status == "busy"
