@@ -25,7 +25,7 @@ from tests.access_support import user_client
 pytestmark = pytest.mark.integration
 
 A, B = "user1-token", "user2-token"
-OPEN = {("GET", "/"), ("GET", "/ok"), ("GET", "/info"), ("GET", "/metrics")}
+OPEN = {("GET", "/"), ("GET", "/ok"), ("GET", "/ready"), ("GET", "/info"), ("GET", "/metrics")}
 NEVER = "0 0 1 1 *"  # a schedule that does not fire during the tests
 
 # Every operation that names an existing resource, with a request valid enough to get past validation ("{...}"
@@ -103,6 +103,13 @@ PROTOCOLS = {
     ("DELETE", "/mcp/"),
 }
 
+# Thread-centric streaming: an unknown thread is made by the first run.start (as officially), so only another
+# user's thread answers 404 there: checked below (and over the websocket in test_thread_stream.py).
+THREAD_STREAMS = {
+    ("POST", "/threads/{thread_id}/commands"): {"id": 1, "method": "run.start", "params": {"assistant_id": "echo"}},
+    ("POST", "/threads/{thread_id}/stream/events"): {"channels": ["values"]},
+}
+
 
 @pytest.fixture(scope="module")
 def world(auth_stack):
@@ -162,7 +169,15 @@ def _served_operations(stack) -> set[tuple[str, str]]:
 
 
 def test_every_route_of_the_openapi_has_a_case(auth_stack):
-    assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN | PROTOCOLS
+    assert _served_operations(auth_stack) == set(ON_A_RESOURCE) | COLLECTIONS | OPEN | PROTOCOLS | set(THREAD_STREAMS)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(THREAD_STREAMS))
+def test_another_users_thread_is_404_to_the_thread_centric_stream(auth_stack, world, method, path):
+    request = {"json": THREAD_STREAMS[(method, path)]}
+    status, body = _request(auth_stack, B, method, path, request, {"thread_id": world["thread_id"]})
+    assert (status, json.loads(body)) == (404, {"detail": "Thread with ID <thread_id> not found"})
+    assert [run["run_id"] for run in world["client"].runs.list(world["thread_id"])] == [world["run_id"]]
 
 
 def _a_still_has_it_all(world: dict) -> None:
