@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -41,6 +41,10 @@ def status_and_detail(exc: Exception) -> tuple[int, str] | None:
     if isinstance(exc, DataError | psycopg.DataError | OverflowError):
         # The database or datetime refused a value validation let through (out-of-range number, over-long string).
         return 422, f"Invalid value: {str(exc).splitlines()[0]}"
+    if isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError):
+        # The database is unreachable or restarting (no connection within the pool's timeout): a retry may
+        # succeed, which a 503 says and a 500 does not.
+        return 503, "Database unavailable, retry later"
     if isinstance(exc, Http404):
         return 404, "Not Found"
     if isinstance(exc, drf_exceptions.MethodNotAllowed):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
+from django import db
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
@@ -134,3 +135,12 @@ def test_callers_are_anonymous_when_no_auth_is_configured():
 
     assert http_identity_sync(request) == async_to_sync(websocket_identity)(scope) == ANONYMOUS
     assert ANONYMOUS.is_authenticated is False
+
+
+@pytest.mark.parametrize("exc", [db.OperationalError("couldn't get a connection after 30.00 sec"), db.InterfaceError()])
+def test_an_unreachable_database_is_a_503_with_a_detail_not_a_500(exc):
+    """A pool timeout while Postgres restarts (seen in tests/reliability/test_postgres_restart.py) is transient."""
+    response = error_response(exc)
+    assert response.status_code == 503
+    assert json.loads(response.content) == {"detail": "Database unavailable, retry later"}
+    assert exception_handler(exc, {}).status_code == 503
