@@ -47,7 +47,7 @@ def _schemathesis(url: str, tmp_path: Path, *extra: str, headers: dict | None = 
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",
-            "5",
+            "3",
             "--seed",
             "20261122",
             "--generation-deterministic",
