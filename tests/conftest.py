@@ -21,8 +21,7 @@ def _running_stack(env: dict, prefix: str):
     """Daphne + one Celery worker + beat on a fresh database, stopped after the session."""
     s = Stack(base_env=env, log_dir=Path(tempfile.mkdtemp(prefix=prefix)))
     s.create_database()
-    s.start_api()
-    s.start_worker()
+    s.start_api_and_workers("worker")
     s.start_beat()
     yield s
     s.stop_all()

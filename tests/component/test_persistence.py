@@ -72,13 +72,17 @@ def test_pooled_connections_are_checked_again_only_after_being_idle(monkeypatch)
     monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(lambda conn: checks.append(conn)))
     pool = persistence.sync_pool("test-checks")
     try:
+        # Until its first connection is ready a waiting checkout makes the pool grow one more; on a loaded machine
+        # that raced the three checkouts below. Each connection is checked once however many there are.
+        pool.wait()
         for _ in range(3):
             with pool.connection():
                 pass
-        assert len(checks) == 1
+        assert len(checks) == len({id(conn) for conn in checks}) >= 1
+        before = len(checks)
         monkeypatch.setattr(persistence, "CHECK_AFTER_IDLE_SECS", 0.0)
         with pool.connection():
             pass
-        assert len(checks) == 2
+        assert len(checks) == before + 1
     finally:
         pool.close()

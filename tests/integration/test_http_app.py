@@ -28,8 +28,7 @@ def app_stack():
     env = {"LANGGRAPH_CONFIG": str(CONFIG), "REDIS_URI": redis_uri, "WEBAPP_SHUTDOWN_MARKER": str(log_dir / "down")}
     stack = Stack(base_env={**INTEGRATION_ENV, **env}, log_dir=log_dir)
     stack.create_database()
-    stack.start_api()
-    stack.start_worker()
+    stack.start_api_and_workers("worker")
     yield stack
     stack.stop_all()
 

@@ -34,8 +34,7 @@ def prefix_stack():
         log_dir=Path(tempfile.mkdtemp(prefix="agentplatform-http-prefix-")),
     )
     stack.create_database()
-    stack.start_api()  # waits for /ok at the root, which a mount prefix keeps
-    stack.start_worker()
+    stack.start_api_and_workers("worker")  # waits for /ok at the root, which a mount prefix keeps
     yield stack
     stack.stop_all()
 

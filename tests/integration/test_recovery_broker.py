@@ -43,8 +43,7 @@ def _start_stack(prefix: str, env: dict, worker_env: dict):
     redis = EmbeddedRedis(root / "redis", free_port()).start()
     stack = Stack(base_env={**INTEGRATION_ENV, **env, "REDIS_URI": redis.uri}, log_dir=root)
     stack.create_database()
-    stack.start_api()
-    stack.start_worker(extra_env=worker_env)
+    stack.start_api_and_workers("worker", worker_env=worker_env)
     stack.start_beat()
     return stack, redis
 

@@ -30,8 +30,7 @@ def pg_stack(monkeypatch):
     redis_uri = os.environ["REDIS_URI"].rsplit("/", 1)[0] + "/8"
     stack = Stack(base_env={**INTEGRATION_ENV, "REDIS_URI": redis_uri}, log_dir=root)
     stack.create_database()
-    stack.start_api()
-    stack.start_worker()
+    stack.start_api_and_workers("worker")
     stack.start_beat()
     yield stack, postgres
     stack.stop_all()

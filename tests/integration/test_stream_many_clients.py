@@ -55,8 +55,7 @@ def own_stack():
     redis = EmbeddedRedis(root / "redis", free_port()).start()
     stack = Stack(base_env={**INTEGRATION_ENV, "REDIS_URI": redis.uri}, log_dir=root)
     stack.create_database()
-    stack.start_api()
-    stack.start_worker()
+    stack.start_api_and_workers("worker")
     yield stack, redis
     stack.stop_all()
     redis.stop()

@@ -39,9 +39,7 @@ def storm_stack():
         log_dir=Path(tempfile.mkdtemp(prefix="agentplatform-cancel-storm-")),
     )
     stack.create_database()
-    stack.start_api()
-    stack.start_worker("worker-a")
-    stack.start_worker("worker-b")
+    stack.start_api_and_workers("worker-a", "worker-b")
     stack.start_beat()
     stack.redis = redis.Redis.from_url(redis_uri)
     yield stack

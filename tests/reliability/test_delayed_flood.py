@@ -36,8 +36,7 @@ def flood_stack():
     log_dir = Path(tempfile.mkdtemp(prefix="agentplatform-delayed-flood-"))
     stack = Stack(base_env={**INTEGRATION_ENV, "REDIS_URI": redis_uri}, log_dir=log_dir)
     stack.create_database()
-    stack.start_api()
-    stack.start_worker()
+    stack.start_api_and_workers("worker")
     stack.liveness = log_dir / "beat-alive"
     stack.start_beat("beat", extra_env={"BEAT_LIVENESS_FILE": str(stack.liveness)})
     stack.start_beat("beat-b")  # a second beat: every firing doubled
