@@ -21,7 +21,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import NotFoundError
 
 from tests.conftest import INTEGRATION_ENV
-from tests.reliability.conftest import LONG
+from tests.reliability.conftest import LONG, kill_all
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def storm_stack():
     stack.start_beat()
     stack.redis = redis.Redis.from_url(redis_uri)
     yield stack
-    stack.stop_all()
+    kill_all(stack)
 
 
 def wait_for(predicate, timeout: float = 60, what: str = "condition", every: float = 0.05):

@@ -22,7 +22,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from tests.conftest import INTEGRATION_ENV
-from tests.reliability.conftest import LONG
+from tests.reliability.conftest import LONG, kill_all
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def flood_stack():
     stack.start_beat("beat", extra_env={"BEAT_LIVENESS_FILE": str(stack.liveness)})
     stack.start_beat("beat-b")  # a second beat: every firing doubled
     yield stack
-    stack.stop_all()
+    kill_all(stack)
 
 
 def read_log(path: Path) -> list[dict]:
