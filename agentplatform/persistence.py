@@ -166,12 +166,12 @@ def database_pool_recovers(*, connection: Any, **kwargs: Any) -> None:
     builds it with psycopg_pool's plain check (CONN_HEALTH_CHECKS), so its check and reconnection are replaced
     on its first connection (psycopg_pool has no setter for them; tests/component/test_persistence.py holds it)."""
     pool = getattr(connection, "pool", None)
-    if pool is None or isinstance(getattr(pool._check, "__self__", None), _PoolCheck):
+    if pool is None or pool._reconnect_failed is _reconnect_again:
         return
-    check = _PoolCheck(recent=False)
-    check.pool = pool
-    pool._check, pool._reconnect_failed = check.sync, _reconnect_again
-    pool.reconnect_timeout = RECONNECT_SECS
+    if pool._check is not None:  # CONN_HEALTH_CHECKS on: Django checks each checkout
+        check = _PoolCheck(recent=False)
+        check.pool, pool._check = pool, check.sync
+    pool.reconnect_timeout, pool._reconnect_failed = RECONNECT_SECS, _reconnect_again
 
 
 _sync_saver: PerProcess[PostgresSaver] = PerProcess(
