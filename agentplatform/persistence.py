@@ -12,7 +12,9 @@ took over: its write raises StaleAttemptError.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -49,53 +51,127 @@ def database_conninfo(alias: str = "default") -> str:
 # operations: eight a run). A connection that passed it this recently is handed out as it is; one idle longer
 # (e.g. across a PostgreSQL restart) is still checked, and a broken one replaced, before it is used.
 CHECK_AFTER_IDLE_SECS = 2.0
+# After a database outage (a restart, a failover) every idle connection of a pool is dead, and psycopg_pool finds
+# that out one checkout at a time, sleeping 1, 2, 4, ... s between the failed checks: with five dead connections
+# a request waited past the pool's 30 s timeout (the API answered 503 twice in a row in the fault suite). So a
+# failed check has the rest of the pool checked at once (`check()` replaces what is dead). psycopg_pool's
+# reconnection attempts also double their delay for 5 minutes: a series begun early in a long outage waited up
+# to half a minute more once the database was back. Here a series gives up after RECONNECT_SECS and the pool
+# starts another, so it keeps trying, a couple of seconds apart at most, for as long as the outage lasts.
+RECONNECT_SECS = 3.0
 
 
-class _RecentCheck:
-    """The pools' `check`: psycopg_pool's own, at most once per CHECK_AFTER_IDLE_SECS per connection."""
+class _PoolCheck:
+    """A pool's `check`: psycopg_pool's own (skipped, when `recent`, for a connection checked less than
+    CHECK_AFTER_IDLE_SECS ago). A failed one has the rest of the pool checked, in the background: on a silent
+    network each check waits for tcp_user_timeout, and the checkout that failed has its own deadline."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, recent: bool = True) -> None:
+        self.recent = recent
+        self.pool: ConnectionPool | AsyncConnectionPool | None = None
         self.checked_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.sweeping = threading.Event()  # one sweep at a time: it checks every connection idle in the pool
+        self.tasks: set[asyncio.Task] = set()
 
     def _due(self, conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
-        return time.monotonic() - self.checked_at.get(conn, float("-inf")) >= CHECK_AFTER_IDLE_SECS
+        checked_at = self.checked_at.get(conn, float("-inf"))
+        return not self.recent or time.monotonic() - checked_at >= CHECK_AFTER_IDLE_SECS
 
     def sync(self, conn: psycopg.Connection) -> None:
-        if self._due(conn):
+        if not self._due(conn):
+            return
+        try:
             ConnectionPool.check_connection(conn)
-            self.checked_at[conn] = time.monotonic()
+        except psycopg.Error:
+            if not self.sweeping.is_set():
+                self.sweeping.set()
+                threading.Thread(target=self._sweep, name=f"{self.pool.name}-sweep", daemon=True).start()
+            raise
+        self.checked_at[conn] = time.monotonic()
+
+    def _sweep(self) -> None:
+        try:
+            self.pool.check()
+        finally:
+            self.sweeping.clear()
 
     async def asynchronous(self, conn: psycopg.AsyncConnection) -> None:
-        if self._due(conn):
+        if not self._due(conn):
+            return
+        try:
             await AsyncConnectionPool.check_connection(conn)
-            self.checked_at[conn] = time.monotonic()
+        except psycopg.Error:
+            if not self.sweeping.is_set():
+                self.sweeping.set()
+                task = asyncio.get_running_loop().create_task(self._sweep_async())
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            raise
+        self.checked_at[conn] = time.monotonic()
+
+    async def _sweep_async(self) -> None:
+        try:
+            await self.pool.check()
+        finally:
+            self.sweeping.clear()
+
+
+def _reconnect_again(pool: ConnectionPool) -> None:
+    """psycopg_pool's `reconnect_failed`: a series of attempts gave up; `check()` grows the pool, a new series."""
+    if not pool.closed:
+        pool.check()
+
+
+async def _reconnect_again_async(pool: AsyncConnectionPool) -> None:
+    if not pool.closed:
+        await pool.check()
 
 
 def sync_pool(name: str) -> ConnectionPool:
-    return ConnectionPool(
+    check = _PoolCheck()
+    check.pool = ConnectionPool(
         database_conninfo(),
         kwargs=CONN_KWARGS,
         min_size=1,
         max_size=settings.CHECKPOINTER_POOL_MAX,
         open=True,
-        check=_RecentCheck().sync,
+        check=check.sync,
+        reconnect_timeout=RECONNECT_SECS,
+        reconnect_failed=_reconnect_again,
         name=name,
     )
+    return check.pool
 
 
 async def async_pool(name: str) -> AsyncConnectionPool:
     """A pool opened on the running loop (psycopg binds async pools to the loop that opens them)."""
-    pool = AsyncConnectionPool(
+    check = _PoolCheck()
+    check.pool = AsyncConnectionPool(
         database_conninfo(),
         kwargs=CONN_KWARGS,
         min_size=1,
         max_size=settings.CHECKPOINTER_POOL_MAX,
         open=False,
-        check=_RecentCheck().asynchronous,
+        check=check.asynchronous,
+        reconnect_timeout=RECONNECT_SECS,
+        reconnect_failed=_reconnect_again_async,
         name=name,
     )
-    await pool.open()
-    return pool
+    await check.pool.open()
+    return check.pool
+
+
+def database_pool_recovers(*, connection: Any, **kwargs: Any) -> None:
+    """`connection_created` receiver: Django's own pool (DB_POOL_MAX) recovers from an outage as ours do. Django
+    builds it with psycopg_pool's plain check (CONN_HEALTH_CHECKS), so its check and reconnection are replaced
+    on its first connection (psycopg_pool has no setter for them; tests/component/test_persistence.py holds it)."""
+    pool = getattr(connection, "pool", None)
+    if pool is None or pool._reconnect_failed is _reconnect_again:
+        return
+    if pool._check is not None:  # CONN_HEALTH_CHECKS on: Django checks each checkout
+        check = _PoolCheck(recent=False)
+        check.pool, pool._check = pool, check.sync
+    pool.reconnect_timeout, pool._reconnect_failed = RECONNECT_SECS, _reconnect_again
 
 
 _sync_saver: PerProcess[PostgresSaver] = PerProcess(

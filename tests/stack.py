@@ -93,9 +93,10 @@ class Stack:
         _wait_http(f"{self.url}/ok", self.processes["daphne"], self.log_dir / "daphne.log")
 
     def start_worker(
-        self, name: str = "worker", extra_env: dict | None = None, wait: bool = True, wrap: tuple[str, ...] = ()
+        self, name: str = "worker", extra_env: dict | None = None, *, wait: bool = True, wrap: tuple[str, ...] = ()
     ) -> subprocess.Popen:
-        """`wrap` runs the worker through another command (e.g. `ip netns exec <name>`, which execs it)."""
+        """`wrap` runs the worker through another command (e.g. `ip netns exec <name>`, which execs it). Keyword-only:
+        a tuple passed third once landed in `wait`, and the worker ran outside its network namespace."""
         args = [
             *wrap,
             sys.executable,

@@ -1,11 +1,14 @@
 """The checkpointer's pools (one per event loop, closed when that loop shuts down) and its fenced writes."""
 
 import asyncio
+import time
 import uuid
 
+import psycopg
 import pytest
 from django.db import connection
 
+from agentplatform.embedded import free_port
 from agentplatform.errors import StaleAttemptError
 from agentplatform.graphs import get_registry
 from agentplatform.persistence import WriteFence, async_checkpointer, close_async_checkpointer, fence_checkpoint_writes
@@ -84,5 +87,75 @@ def test_pooled_connections_are_checked_again_only_after_being_idle(monkeypatch)
         with pool.connection():
             pass
         assert len(checks) == before + 1
+    finally:
+        pool.close()
+
+
+def _terminate(pids: list[int]) -> None:
+    """End these backends from outside, as a PostgreSQL restart ends every connection of a pool."""
+    from agentplatform.persistence import CONN_KWARGS, database_conninfo
+
+    with psycopg.connect(database_conninfo(), **CONN_KWARGS) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+
+
+def _hold_and_return(getconn, putconn, count: int) -> list[int]:
+    """Grow a pool to `count` connections, all back in it (idle) afterwards; their backend pids."""
+    conns = [getconn() for _ in range(count)]
+    pids = [conn.info.backend_pid for conn in conns]
+    for conn in conns:
+        putconn(conn)
+    return pids
+
+
+def test_a_pool_whose_idle_connections_all_died_hands_out_a_new_one_within_seconds(monkeypatch):
+    from agentplatform import persistence
+
+    monkeypatch.setattr(persistence, "CHECK_AFTER_IDLE_SECS", 0.0)
+    pool = persistence.sync_pool("test-dead")
+    try:
+        _terminate(_hold_and_return(pool.getconn, pool.putconn, 6))
+        started = time.monotonic()
+        # psycopg_pool alone sleeps 1, 2, 4, 8, 16 s between the failed checks of six dead connections.
+        with pool.connection(timeout=10) as conn:
+            conn.execute("SELECT 1")
+        assert time.monotonic() - started < 3
+    finally:
+        pool.close()
+
+
+def test_djangos_pool_whose_idle_connections_all_died_hands_out_a_new_one_within_seconds():
+    from django.db import connections
+
+    connection.ensure_connection()  # its first connection swaps the pool's check (connection_created)
+    pool = connection.pool
+    assert pool is not None, "the settings use Django's pool (DB_POOL_MAX)"
+    connection.close()  # back to the pool
+    _terminate(_hold_and_return(pool.getconn, pool.putconn, 6))
+    started = time.monotonic()
+    connections["default"].ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert time.monotonic() - started < 3
+
+
+def test_a_pool_reconnects_within_moments_of_the_database_coming_back_however_long_it_was_gone(monkeypatch):
+    from psycopg_pool.base import AttemptWithBackoff
+
+    from agentplatform import persistence
+
+    # Scaled down tenfold: psycopg_pool's first retry after 0.1 s, doubling; ours give up after 0.3 s and restart.
+    monkeypatch.setattr(AttemptWithBackoff, "INITIAL_DELAY", 0.1)
+    monkeypatch.setattr(persistence, "RECONNECT_SECS", 0.3)
+    real, back_at = persistence.database_conninfo(), time.monotonic() + 2.0
+    closed = f"host=127.0.0.1 port={free_port()} dbname=x connect_timeout=1"
+    conninfo = lambda: real if time.monotonic() > back_at else closed  # noqa: E731 - psycopg_pool calls it
+    monkeypatch.setattr(persistence, "database_conninfo", lambda: conninfo)
+    pool = persistence.sync_pool("test-outage")
+    try:
+        # Alone, psycopg_pool's attempts came at 0, 0.1, 0.3, 0.7, 1.5, 3.1 s: 1.1 s after the database was back.
+        with pool.connection(timeout=10) as conn:
+            conn.execute("SELECT 1")
+        assert time.monotonic() - back_at < 0.6
     finally:
         pool.close()

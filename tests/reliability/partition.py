@@ -171,6 +171,13 @@ class Partition:
     def wrap(self) -> tuple[str, ...]:
         return self.host.wrap if self.host else ()
 
+    def holds(self, pid: int) -> bool:
+        """Whether the process `pid` is on the host (in its network namespace): a worker started outside it is not
+        cut off by `cut()`, whose drops only touch the link. Always true for the relay."""
+        if self.host is None:
+            return True
+        return os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{self.host.netns}").st_ino
+
     def cut(self) -> None:
         self.host.cut() if self.host else self.relay.hold()
 

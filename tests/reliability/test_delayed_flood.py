@@ -2,7 +2,7 @@
 two beats, both killed mid-flood and replaced: every run executes exactly once, none before its time, none lost,
 the runs of a thread in order, and a beat's liveness file stays fresh.
 
-FAULT_SUITE=long floods ten times as many runs."""
+RELIABILITY_LONG=1 floods more than fifteen times as many runs."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from tests.conftest import INTEGRATION_ENV
+from tests.reliability.conftest import LONG, kill_all
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
-LONG = os.environ.get("FAULT_SUITE") == "long"
-THREADS = 1000 if LONG else 100
+THREADS = 1000 if LONG else 60
 RUNS_PER_THREAD = 3
 
 
@@ -41,7 +41,7 @@ def flood_stack():
     stack.start_beat("beat", extra_env={"BEAT_LIVENESS_FILE": str(stack.liveness)})
     stack.start_beat("beat-b")  # a second beat: every firing doubled
     yield stack
-    stack.stop_all()
+    kill_all(stack)
 
 
 def read_log(path: Path) -> list[dict]:
@@ -68,11 +68,11 @@ def test_a_flood_of_delayed_runs_runs_each_once_on_time_in_order_with_beats_repl
     log = tmp_path / "exec.jsonl"
     started = time.monotonic()
     runs = create_flood(client, log)
-    # Both beats die mid-flood (their schedule files left behind) and come back two seconds later: the firings
-    # they missed were only doorbells for sweeps of Postgres, which the next firing makes up for.
+    # Both beats die mid-flood (their schedule files left behind) and come back a second later (and their start's
+    # seconds): the firings they missed were only doorbells for sweeps of Postgres, which the next firing makes up for.
     flood_stack.stop("beat", signal.SIGKILL)
     flood_stack.stop("beat-b", signal.SIGKILL)
-    time.sleep(2)
+    time.sleep(1)
     flood_stack.start_beat("beat", extra_env={"BEAT_LIVENESS_FILE": str(flood_stack.liveness)})
     flood_stack.start_beat("beat-b")
     expected = len(runs)

@@ -137,12 +137,14 @@ def start_workers(faults, partition: Partition):
     }
     with ThreadPoolExecutor(2) as pool:
         starting = [
-            pool.submit(stack.start_worker, "worker-cut", through_link, partition.wrap),
+            pool.submit(stack.start_worker, "worker-cut", through_link, wrap=partition.wrap),
             pool.submit(stack.start_worker, "worker-b"),
         ]
         for worker in starting:
             worker.result()
-    return stack.processes["worker-cut"]
+    cut_off = stack.processes["worker-cut"]
+    assert partition.holds(cut_off.pid), "worker-cut runs outside the partitioned host: cutting it would prove nothing"
+    return cut_off
 
 
 def cut_while_runs_move(faults, partition: Partition, planned, held: list[str], pid: int, cut_secs: float):
@@ -166,11 +168,6 @@ def cut_while_runs_move(faults, partition: Partition, planned, held: list[str], 
         partition.heal()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open regression (issue 10): passes on branch s3-reliability, fails on main since the third session's "
-    "merges: the cut-off worker logs nothing after the cut and never stops its runs (docs/reliability.md)",
-)
 def test_a_worker_cut_off_by_the_network_loses_its_runs_to_another_and_writes_nothing_when_it_heals(
     faults, partition, tmp_path
 ):

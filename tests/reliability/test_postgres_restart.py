@@ -24,11 +24,6 @@ def _unfinished_across_outages(faults, run_ids: list[str]) -> int:
         return -1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 10): in the whole suite the API's pool gave no connection for 30 s after the restarts, twice "
-    "in a row (503 since a3392f3); it passes on its own (docs/reliability.md)",
-)
 def test_runs_survive_postgres_restarts_mid_run(faults, tmp_path):
     faults.start_workers("worker-1", "worker-2")
     log = tmp_path / "steps.jsonl"
