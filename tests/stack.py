@@ -203,3 +203,14 @@ def _wait_log(log: Path, needle: str, proc: subprocess.Popen, timeout: float = 6
             return
         time.sleep(0.1)
     raise RuntimeError(f"{needle!r} not seen in {log} within {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition", every: float = 0.05):
+    """predicate()'s first truthy value, polled every `every` s; AssertionError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"{what} not reached within {timeout}s")

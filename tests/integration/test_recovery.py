@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack import wait_for
+
 pytestmark = pytest.mark.integration
 
 
@@ -31,16 +33,6 @@ def assert_no_overlap(lines: list[dict]) -> None:
         executions.sort(key=lambda line: line["start"])
         for before, after in itertools.pairwise(executions):
             assert before["end"] <= after["start"], f"overlapping executions on one thread: {before} {after}"
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 def logged_input(log: Path, steps: int, seconds: float) -> dict:

@@ -22,7 +22,7 @@ from langgraph_sdk.errors import NotFoundError
 
 from tests.conftest import INTEGRATION_ENV
 from tests.reliability.conftest import LONG, kill_all
-from tests.stack import Stack
+from tests.stack import Stack, wait_for
 
 pytestmark = pytest.mark.integration
 STORM_THREADS = 120 if LONG else 40
@@ -46,16 +46,6 @@ def storm_stack():
     stack.redis = redis.Redis.from_url(redis_uri)
     yield stack
     kill_all(stack)
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition", every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 def status_in_db(stack, run_id: str) -> str | None:

@@ -17,22 +17,13 @@ import pytest
 from tests.reliability.conftest import LONG
 from tests.reliability.invariants import TERMINAL, check, observe, plan_runs, read_step_log, unfinished
 from tests.reliability.partition import Partition
+from tests.stack import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600 if LONG else 180)]
 
 # (threads, runs per thread, steps, seconds a step, seconds the network stays cut at least: PARTITION_SECS, to try
 # longer cuts in the short form)
 SHAPE = (20, 4, 8, 0.25, 30.0) if LONG else (6, 1, 8, 0.25, float(os.environ.get("PARTITION_SECS", "0")))
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 @pytest.fixture

@@ -12,18 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.invariants import check, observe, plan_runs, read_step_log
+from tests.stack import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 def snapshot(faults, run_id: str, thread_id: str) -> dict:
