@@ -28,16 +28,18 @@ restart without data) the next append recreates it: the live attempt always has 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
+from redis.exceptions import NoScriptError
 
 from agentplatform import serde
 from agentplatform.errors import StaleAttemptError
@@ -87,20 +89,23 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return true
 """
 
-# An attempt's event: refused (nil) when a later attempt wrote or the run ended, else appended (its id).
-# KEYS: the run's log, its fence. ARGV: attempt, max length, event, data, expiry.
+# An attempt's events, in order: refused (nil) when a later attempt wrote or the run ended, else appended (their ids).
+# KEYS: the run's log, its fence. ARGV: attempt, max length, expiry, then the event and data of each entry.
 _APPEND_SCRIPT = """
 local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
 local attempt = tonumber(ARGV[1])
 if attempt < fence then
   return false
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3], 'data', ARGV[4])
-if attempt > fence then
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
+local ids = {}
+for i = 4, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i], 'data', ARGV[i + 1])
 end
-return id
+if attempt > fence then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return ids
 """
 
 # Raise a run's fence to at least ARGV[1] (never lower it). KEYS: the fence. ARGV: value, expiry.
@@ -110,6 +115,30 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
 end
 return true
 """
+
+
+class _Script:
+    """A Lua script called by its SHA1 (EVALSHA), its text sent only when Redis does not know it (yet, or any more:
+    a restart or SCRIPT FLUSH); the EVAL that sends it also caches it for the next calls."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def run(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(self.text, len(keys), *keys, *args)
+
+    def run_sync(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return client.eval(self.text, len(keys), *keys, *args)
+
+
+_START, _APPEND, _RAISE_FENCE = _Script(_START_SCRIPT), _Script(_APPEND_SCRIPT), _Script(_RAISE_FENCE_SCRIPT)
 
 
 # Every worker process holds one subscription to this pattern, whatever number of runs it executes.
@@ -188,17 +217,25 @@ async def append_start(run_id: object, attempt: int) -> None:
     """Append an attempt's start event, once per attempt whoever calls first (see _START_SCRIPT)."""
     keys = (run_stream_key(run_id), run_fence_key(run_id))
     args = (attempt, settings.STREAM_MAX_EVENTS, start_data(run_id, attempt), _attempt_ttl(), DONE_EVENT)
-    await async_redis().eval(_START_SCRIPT, 2, *keys, *args)
+    await _START.run(async_redis(), keys, args)
 
 
 async def append_attempt(run_id: object, attempt: int, event: str, data: Any) -> str:
     """Append one event of a run's attempt; its id. Raises StaleAttemptError if the attempt was superseded."""
+    return (await append_attempt_batch(run_id, attempt, [(event, data)]))[0]
+
+
+async def append_attempt_batch(run_id: object, attempt: int, events: Sequence[tuple[str, Any]]) -> list[str]:
+    """Append events of a run's attempt in order, in one call; their ids. Raises StaleAttemptError (and appends
+    none) if the attempt was superseded."""
     keys = (run_stream_key(run_id), run_fence_key(run_id))
-    args = (attempt, settings.STREAM_MAX_EVENTS, event, encode(data), _attempt_ttl())
-    entry_id = await async_redis().eval(_APPEND_SCRIPT, 2, *keys, *args)
-    if entry_id is None:
-        raise StaleAttemptError(f"run {run_id}: attempt {attempt} was superseded, its event is not logged")
-    return _text(entry_id)
+    args: list[Any] = [attempt, settings.STREAM_MAX_EVENTS, _attempt_ttl()]
+    for event, data in events:
+        args += (event, encode(data))
+    entry_ids = await _APPEND.run(async_redis(), keys, args)
+    if entry_ids is None:
+        raise StaleAttemptError(f"run {run_id}: attempt {attempt} was superseded, its events are not logged")
+    return [_text(entry_id) for entry_id in entry_ids]
 
 
 def supersede_sync(run_id: object, attempt: int) -> None:
@@ -207,7 +244,7 @@ def supersede_sync(run_id: object, attempt: int) -> None:
     Best effort, like every write here: the next attempt's start raises the fence anyway.
     """
     try:
-        sync_redis().eval(_RAISE_FENCE_SCRIPT, 1, run_fence_key(run_id), attempt + 1, _attempt_ttl())
+        _RAISE_FENCE.run_sync(sync_redis(), (run_fence_key(run_id),), (attempt + 1, _attempt_ttl()))
     except Exception:
         logger.warning("could not fence the stream log of run %s", run_id, exc_info=True)
 

@@ -267,3 +267,32 @@ def test_a_fence_lost_with_redis_data_is_recreated_by_the_live_attempt():
     with pytest.raises(StaleAttemptError):
         _append(run_id, 1)
     assert sync_redis().ttl(stream_log.run_stream_key(run_id)) > 0
+
+
+def test_a_batch_of_events_is_appended_in_order_with_their_ids():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    events = [("values", {"n": 1}), ("updates", {"n": 2}), ("values", {"n": 3})]
+    ids = asyncio.run(stream_log.append_attempt_batch(run_id, 1, events))
+    entries = stream_log.decode_entries(sync_redis().xrange(stream_log.run_stream_key(run_id)))
+    assert [entry_id for entry_id, _, _ in entries[1:]] == ids
+    assert logged(stream_log.run_stream_key(run_id))[1:] == events
+
+
+def test_a_superseded_attempts_batch_appends_none_of_its_events():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 2))
+    with pytest.raises(StaleAttemptError):
+        asyncio.run(stream_log.append_attempt_batch(run_id, 1, [("values", {"n": 1}), ("values", {"n": 2})]))
+    assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata"]
+
+
+def test_appends_go_on_after_redis_forgets_its_scripts():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    sync_redis().script_flush()  # as after a restart without data
+    _append(run_id, 1)
+    stream_log.supersede_sync(run_id, 1)
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata", "values"]
