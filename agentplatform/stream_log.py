@@ -361,11 +361,16 @@ class _SharedReader:
     A reader arriving while a read is in flight that does not cover it (another log, or an older cursor) ends that
     read early by appending to this reader's own wake-up log, which every read waits on too. An entry id is never
     lost that way, unlike unblocking a connection that may not be blocked yet.
+
+    A reader that was just handed entries comes back for the next ones a moment later (a follower, a /wait): the
+    read after a delivery goes on waiting on its log from the last entry delivered, so the reader finds it covered
+    and needs no wake-up, unless the log ended (its done event). Such a read only delivers to readers there.
     """
 
     def __init__(self) -> None:
         self._waiters: set[_Waiter] = set()
         self._reading: dict[str, str] | None = None  # the cursors of the read in flight
+        self._delivered: dict[str, str] = {}  # logs just delivered, at their last entry: waited on by the next read
         self._woken = False
         self._wake_key = f"agentplatform:readers:{uuid.uuid4().hex}:wake"
         self._wake_cursor = START
@@ -419,6 +424,7 @@ class _SharedReader:
         try:
             while True:
                 cursors = self._cursors()
+                self._delivered = {}
                 if cursors:
                     self._deliver(cursors, await self._read(redis, cursors))
                 else:
@@ -431,8 +437,8 @@ class _SharedReader:
             await redis.aclose()
 
     def _cursors(self) -> dict[str, str]:
-        """Each log waited on, from the oldest cursor of its waiters."""
-        oldest: dict[str, str] = {}
+        """Each log waited on, from the oldest cursor of its waiters (and of the readers it just delivered to)."""
+        oldest = dict(self._delivered)
         for waiter in self._waiters:
             for key, after in waiter.cursors.items():
                 if key not in oldest or _order(after) < _order(oldest[key]):
@@ -468,9 +474,18 @@ class _SharedReader:
                 if _order(entry[0]) > _order(after)
             ]
             if found:
+                self._follow(found)
                 self._waiters.discard(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(_in_order(found))
+
+    def _follow(self, found: list[KeyedEntry]) -> None:
+        last: dict[str, KeyedEntry] = {}
+        for entry in found:
+            last[entry[0]] = entry
+        for key, (_, entry_id, event, _) in last.items():
+            if event != DONE_EVENT and (key not in self._delivered or _order(entry_id) < _order(self._delivered[key])):
+                self._delivered[key] = entry_id
 
     def _fail(self, exc: Exception) -> None:
         for waiter in self._waiters:

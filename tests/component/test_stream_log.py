@@ -177,6 +177,29 @@ def test_followers_see_every_entry_once_in_order_while_it_is_written():
     assert all(followed == written for followed in seen)
 
 
+def test_a_follower_back_for_the_next_entries_is_covered_by_the_read_in_flight():
+    key, other = f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"
+
+    async def scenario():
+        reader = await stream_log._shared_readers.get()
+        elsewhere = asyncio.create_task(stream_log.read_after(other, stream_log.START, 4000))  # keeps a read going
+        following = asyncio.create_task(stream_log.read_after(key, stream_log.START, 4000))
+        await asyncio.sleep(0.2)
+        first = await stream_log.append(key, "values", {"n": 1})
+        assert [entry_id for entry_id, _, _ in await following] == [first]
+        sync_redis().delete(reader._wake_key)
+        following = asyncio.create_task(stream_log.read_after(key, first, 4000))  # back a moment later
+        await asyncio.sleep(0.2)
+        second = await stream_log.append(key, "values", {"n": 2})
+        entries = await asyncio.wait_for(following, 2)
+        elsewhere.cancel()
+        return second, entries, sync_redis().exists(reader._wake_key)
+
+    second, entries, woken = asyncio.run(scenario())
+    assert [entry_id for entry_id, _, _ in entries] == [second]
+    assert not woken, "the read after the delivery waited on the follower's log already"
+
+
 def test_a_reader_cancelled_while_waiting_leaves_nothing_behind():
     key = f"test:{uuid.uuid4()}"
 
