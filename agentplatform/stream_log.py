@@ -7,7 +7,9 @@ SSE event name, e.g. "values" or "updates|child:<task id>") and `data` (the JSON
 
 A run attempt's log starts with one `metadata {"run_id", "attempt"}` entry (`append_start`) and a run's log ends
 with the entry `DONE_EVENT`, whose data is `{"status": <run status>, "result": <the /wait body>}` (`finish_sync`);
-readers stop there and never forward it to clients. Redis may lose a log: readers fall back to the run's row in
+readers stop there and never forward it to clients. The done entry is also written alone to the run's result log
+(`run_result_key`), which waiters for the ending only (/wait, /join) read: the run's other events would wake them
+for nothing. Redis may lose a log: readers fall back to the run's row in
 Postgres, so every write here is one a caller may treat as best effort.
 
 Readers share connections: every blocking read of an event loop goes through that loop's one `XREAD BLOCK`
@@ -152,6 +154,10 @@ def run_stream_key(run_id: object) -> str:
     return f"agentplatform:run:{run_id}:events"
 
 
+def run_result_key(run_id: object) -> str:
+    return f"agentplatform:run:{run_id}:result"
+
+
 def run_fence_key(run_id: object) -> str:
     return f"agentplatform:run:{run_id}:fence"
 
@@ -259,8 +265,10 @@ def finish_sync(run_id: object, status: str, result: Any, *, error: dict | None 
         pipe = sync_redis().pipeline(transaction=False)
         if error is not None:
             pipe.xadd(key, {"event": "error", "data": encode(error)})
-        pipe.xadd(key, {"event": DONE_EVENT, "data": done_data(status, result)})
-        pipe.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+        done = {"event": DONE_EVENT, "data": done_data(status, result)}
+        for log in (key, run_result_key(run_id)):
+            pipe.xadd(log, done)
+            pipe.expire(log, settings.RESUMABLE_STREAM_TTL_SECONDS)
         # Nothing is appended after the ending, whichever attempt tries.
         pipe.set(run_fence_key(run_id), ENDED, ex=settings.RESUMABLE_STREAM_TTL_SECONDS)
         pipe.execute()

@@ -319,3 +319,14 @@ def test_appends_go_on_after_redis_forgets_its_scripts():
     with pytest.raises(StaleAttemptError):
         _append(run_id, 1)
     assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata", "values"]
+
+
+def test_the_ending_is_also_written_alone_to_the_runs_result_log():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    _append(run_id, 1)
+    stream_log.finish_sync(run_id, "success", {"a": 1})
+    assert logged(stream_log.run_result_key(run_id)) == [
+        (stream_log.DONE_EVENT, {"status": "success", "result": {"a": 1}})
+    ]
+    assert sync_redis().ttl(stream_log.run_result_key(run_id)) > 0
