@@ -26,7 +26,7 @@ def test_the_wait_ends_with_the_done_event_however_many_events_come_before():
 
     async def scenario():
         waiter = asyncio.create_task(waiting.run_wait_result(run.run_id))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
         await stream_log.append_start(run.run_id, 1)
         for n in range(5):
             await stream_log.append_attempt(run.run_id, 1, "values", {"n": n})
@@ -42,7 +42,8 @@ def test_a_run_that_ended_before_the_wait_answers_at_once():
     assert asyncio.run(asyncio.wait_for(waiting.run_wait_result(run.run_id), 2)) == {"done": True}
 
 
-def test_a_lost_result_log_is_answered_from_the_runs_row():
+def test_a_lost_result_log_is_answered_from_the_runs_row(monkeypatch):
+    monkeypatch.setattr(waiting, "_BLOCK_MS", 100)  # the silent log's wait, before the row is asked
     run = running_run()
     Run.objects.filter(run_id=run.run_id).update(status="success", output={"from": "row"})
     sync_redis().delete(stream_log.run_result_key(run.run_id), stream_log.run_stream_key(run.run_id))

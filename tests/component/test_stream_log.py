@@ -184,12 +184,12 @@ def test_a_follower_back_for_the_next_entries_is_covered_by_the_read_in_flight()
         reader = await stream_log._shared_readers.get()
         elsewhere = asyncio.create_task(stream_log.read_after(other, stream_log.START, 4000))  # keeps a read going
         following = asyncio.create_task(stream_log.read_after(key, stream_log.START, 4000))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
         first = await stream_log.append(key, "values", {"n": 1})
         assert [entry_id for entry_id, _, _ in await following] == [first]
         sync_redis().delete(reader._wake_key)
         following = asyncio.create_task(stream_log.read_after(key, first, 4000))  # back a moment later
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
         second = await stream_log.append(key, "values", {"n": 2})
         entries = await asyncio.wait_for(following, 2)
         elsewhere.cancel()
