@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from django.db import connection, models
@@ -38,3 +38,26 @@ def from_row(model: type[M], row: Sequence) -> M:
         if isinstance(values[index], str):
             values[index] = json.loads(values[index])
     return model.from_db(connection.alias, names, values)
+
+
+def fetch_after_lock(lock_sql: str, sql: str, params: Mapping) -> tuple | None:
+    """`sql`'s first row, run after `lock_sql` (a `FOR UPDATE`) in a transaction of their own, sent as one message
+    (`BEGIN; lock; sql; COMMIT`: one round trip). Call it with no transaction open. The lock is a statement of its
+    own because a statement's snapshot predates its lock wait: `sql` then sees everything committed by whoever
+    held the lock before."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"BEGIN; {lock_sql}; {sql}; COMMIT", params)
+            cursor.nextset()  # the lock's rows: `sql` checks whatever it needs itself
+            cursor.nextset()
+            return cursor.fetchone()
+        except BaseException:
+            _rollback(cursor)
+            raise
+
+
+def _rollback(cursor) -> None:
+    try:
+        cursor.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - a broken connection: Django discards it before its next use
+        pass

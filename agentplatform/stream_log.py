@@ -7,7 +7,9 @@ SSE event name, e.g. "values" or "updates|child:<task id>") and `data` (the JSON
 
 A run attempt's log starts with one `metadata {"run_id", "attempt"}` entry (`append_start`) and a run's log ends
 with the entry `DONE_EVENT`, whose data is `{"status": <run status>, "result": <the /wait body>}` (`finish_sync`);
-readers stop there and never forward it to clients. Redis may lose a log: readers fall back to the run's row in
+readers stop there and never forward it to clients. The done entry is also written alone to the run's result log
+(`run_result_key`), which waiters for the ending only (/wait, /join) read: the run's other events would wake them
+for nothing. Redis may lose a log: readers fall back to the run's row in
 Postgres, so every write here is one a caller may treat as best effort.
 
 Readers share connections: every blocking read of an event loop goes through that loop's one `XREAD BLOCK`
@@ -28,16 +30,18 @@ restart without data) the next append recreates it: the live attempt always has 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
+from redis.exceptions import NoScriptError
 
 from agentplatform import serde
 from agentplatform.errors import StaleAttemptError
@@ -87,20 +91,23 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return true
 """
 
-# An attempt's event: refused (nil) when a later attempt wrote or the run ended, else appended (its id).
-# KEYS: the run's log, its fence. ARGV: attempt, max length, event, data, expiry.
+# An attempt's events, in order: refused (nil) when a later attempt wrote or the run ended, else appended (their ids).
+# KEYS: the run's log, its fence. ARGV: attempt, max length, expiry, then the event and data of each entry.
 _APPEND_SCRIPT = """
 local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
 local attempt = tonumber(ARGV[1])
 if attempt < fence then
   return false
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3], 'data', ARGV[4])
-if attempt > fence then
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
+local ids = {}
+for i = 4, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i], 'data', ARGV[i + 1])
 end
-return id
+if attempt > fence then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return ids
 """
 
 # Raise a run's fence to at least ARGV[1] (never lower it). KEYS: the fence. ARGV: value, expiry.
@@ -112,6 +119,30 @@ return true
 """
 
 
+class _Script:
+    """A Lua script called by its SHA1 (EVALSHA), its text sent only when Redis does not know it (yet, or any more:
+    a restart or SCRIPT FLUSH); the EVAL that sends it also caches it for the next calls."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def run(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(self.text, len(keys), *keys, *args)
+
+    def run_sync(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return client.eval(self.text, len(keys), *keys, *args)
+
+
+_START, _APPEND, _RAISE_FENCE = _Script(_START_SCRIPT), _Script(_APPEND_SCRIPT), _Script(_RAISE_FENCE_SCRIPT)
+
+
 # Every worker process holds one subscription to this pattern, whatever number of runs it executes.
 CONTROL_PATTERN = "agentplatform:run:*:control"
 # A subscriber pings this often and reconnects when no answer came for twice as long: a connection that died
@@ -121,6 +152,10 @@ CONTROL_PING_SECS = 5.0
 
 def run_stream_key(run_id: object) -> str:
     return f"agentplatform:run:{run_id}:events"
+
+
+def run_result_key(run_id: object) -> str:
+    return f"agentplatform:run:{run_id}:result"
 
 
 def run_fence_key(run_id: object) -> str:
@@ -188,17 +223,25 @@ async def append_start(run_id: object, attempt: int) -> None:
     """Append an attempt's start event, once per attempt whoever calls first (see _START_SCRIPT)."""
     keys = (run_stream_key(run_id), run_fence_key(run_id))
     args = (attempt, settings.STREAM_MAX_EVENTS, start_data(run_id, attempt), _attempt_ttl(), DONE_EVENT)
-    await async_redis().eval(_START_SCRIPT, 2, *keys, *args)
+    await _START.run(async_redis(), keys, args)
 
 
 async def append_attempt(run_id: object, attempt: int, event: str, data: Any) -> str:
     """Append one event of a run's attempt; its id. Raises StaleAttemptError if the attempt was superseded."""
+    return (await append_attempt_batch(run_id, attempt, [(event, data)]))[0]
+
+
+async def append_attempt_batch(run_id: object, attempt: int, events: Sequence[tuple[str, Any]]) -> list[str]:
+    """Append events of a run's attempt in order, in one call; their ids. Raises StaleAttemptError (and appends
+    none) if the attempt was superseded."""
     keys = (run_stream_key(run_id), run_fence_key(run_id))
-    args = (attempt, settings.STREAM_MAX_EVENTS, event, encode(data), _attempt_ttl())
-    entry_id = await async_redis().eval(_APPEND_SCRIPT, 2, *keys, *args)
-    if entry_id is None:
-        raise StaleAttemptError(f"run {run_id}: attempt {attempt} was superseded, its event is not logged")
-    return _text(entry_id)
+    args: list[Any] = [attempt, settings.STREAM_MAX_EVENTS, _attempt_ttl()]
+    for event, data in events:
+        args += (event, encode(data))
+    entry_ids = await _APPEND.run(async_redis(), keys, args)
+    if entry_ids is None:
+        raise StaleAttemptError(f"run {run_id}: attempt {attempt} was superseded, its events are not logged")
+    return [_text(entry_id) for entry_id in entry_ids]
 
 
 def supersede_sync(run_id: object, attempt: int) -> None:
@@ -207,7 +250,7 @@ def supersede_sync(run_id: object, attempt: int) -> None:
     Best effort, like every write here: the next attempt's start raises the fence anyway.
     """
     try:
-        sync_redis().eval(_RAISE_FENCE_SCRIPT, 1, run_fence_key(run_id), attempt + 1, _attempt_ttl())
+        _RAISE_FENCE.run_sync(sync_redis(), (run_fence_key(run_id),), (attempt + 1, _attempt_ttl()))
     except Exception:
         logger.warning("could not fence the stream log of run %s", run_id, exc_info=True)
 
@@ -222,8 +265,10 @@ def finish_sync(run_id: object, status: str, result: Any, *, error: dict | None 
         pipe = sync_redis().pipeline(transaction=False)
         if error is not None:
             pipe.xadd(key, {"event": "error", "data": encode(error)})
-        pipe.xadd(key, {"event": DONE_EVENT, "data": done_data(status, result)})
-        pipe.expire(key, settings.RESUMABLE_STREAM_TTL_SECONDS)
+        done = {"event": DONE_EVENT, "data": done_data(status, result)}
+        for log in (key, run_result_key(run_id)):
+            pipe.xadd(log, done)
+            pipe.expire(log, settings.RESUMABLE_STREAM_TTL_SECONDS)
         # Nothing is appended after the ending, whichever attempt tries.
         pipe.set(run_fence_key(run_id), ENDED, ex=settings.RESUMABLE_STREAM_TTL_SECONDS)
         pipe.execute()
@@ -324,11 +369,16 @@ class _SharedReader:
     A reader arriving while a read is in flight that does not cover it (another log, or an older cursor) ends that
     read early by appending to this reader's own wake-up log, which every read waits on too. An entry id is never
     lost that way, unlike unblocking a connection that may not be blocked yet.
+
+    A reader that was just handed entries comes back for the next ones a moment later (a follower, a /wait): the
+    read after a delivery goes on waiting on its log from the last entry delivered, so the reader finds it covered
+    and needs no wake-up, unless the log ended (its done event). Such a read only delivers to readers there.
     """
 
     def __init__(self) -> None:
         self._waiters: set[_Waiter] = set()
         self._reading: dict[str, str] | None = None  # the cursors of the read in flight
+        self._delivered: dict[str, str] = {}  # logs just delivered, at their last entry: waited on by the next read
         self._woken = False
         self._wake_key = f"agentplatform:readers:{uuid.uuid4().hex}:wake"
         self._wake_cursor = START
@@ -382,6 +432,7 @@ class _SharedReader:
         try:
             while True:
                 cursors = self._cursors()
+                self._delivered = {}
                 if cursors:
                     self._deliver(cursors, await self._read(redis, cursors))
                 else:
@@ -394,8 +445,8 @@ class _SharedReader:
             await redis.aclose()
 
     def _cursors(self) -> dict[str, str]:
-        """Each log waited on, from the oldest cursor of its waiters."""
-        oldest: dict[str, str] = {}
+        """Each log waited on, from the oldest cursor of its waiters (and of the readers it just delivered to)."""
+        oldest = dict(self._delivered)
         for waiter in self._waiters:
             for key, after in waiter.cursors.items():
                 if key not in oldest or _order(after) < _order(oldest[key]):
@@ -431,9 +482,18 @@ class _SharedReader:
                 if _order(entry[0]) > _order(after)
             ]
             if found:
+                self._follow(found)
                 self._waiters.discard(waiter)
                 if not waiter.future.done():
                     waiter.future.set_result(_in_order(found))
+
+    def _follow(self, found: list[KeyedEntry]) -> None:
+        last: dict[str, KeyedEntry] = {}
+        for entry in found:
+            last[entry[0]] = entry
+        for key, (_, entry_id, event, _) in last.items():
+            if event != DONE_EVENT and (key not in self._delivered or _order(entry_id) < _order(self._delivered[key])):
+                self._delivered[key] = entry_id
 
     def _fail(self, exc: Exception) -> None:
         for waiter in self._waiters:

@@ -1,7 +1,7 @@
 """Where agentplatform's cost per request goes: CPU by process, SQL statements, Redis commands and Celery
 messages per operation, and optionally a py-spy profile of the API and the worker(s) under the same load.
 
-    python bench/profile.py [--workload wait|threads|create|stream] [--ops 400] [--clients 16] [--py-spy DIR]
+    python bench/profile.py [--workload wait|threads|create|stream|chat] [--ops 400] [--clients 16] [--py-spy DIR]
 
 Starts agentplatform as bench/compare.py does (bench/servers.py), warms up, then measures the workload twice:
 once for CPU (from /proc, nothing else running) and once with PostgreSQL logging every statement (which costs
@@ -12,7 +12,8 @@ and the top frames printed); that pass's CPU then includes py-spy's interruption
 
 Workloads: `wait` (create+wait, stateless `POST /runs/wait`), `threads` (`POST /threads`), `create` (background
 `POST /threads/{id}/runs` on fresh threads, measured until every run is done), `stream` (`POST
-/threads/{id}/runs/stream`, one client, to the end of the stream).
+/threads/{id}/runs/stream`, one client, to the end of the stream), `chat` (stateless `POST /runs/stream` of the
+fake chat model, `messages-tuple`: 51 token events a run, --clients at once, to the end of the stream).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import psycopg
 import redis
 
 from bench import log
-from bench.figures import NOOP_INPUT, bounded, client_for, warm_up
+from bench.figures import CHAT_INPUT, NOOP_INPUT, bounded, client_for, warm_up
 from bench.procs import CpuMeter
 from bench.servers import OurServer
 
@@ -87,12 +88,17 @@ class Workload:
             "threads": lambda _: self.client.threads.create(),
             "create": lambda i: self.client.runs.create(self.thread_ids[i], "noop", input=NOOP_INPUT),
             "stream": self._stream,
+            "chat": self._chat,
         }
         inflight = {"threads": 64, "create": 64, "stream": 1}.get(self.name, self.clients)
         await bounded(actions[self.name], ops, inflight, 600)
 
     async def _stream(self, _: int) -> None:
         async for _chunk in self.client.runs.stream(self.thread_ids[0], "noop", input=NOOP_INPUT):
+            pass
+
+    async def _chat(self, _: int) -> None:
+        async for _chunk in self.client.runs.stream(None, "chat", input=CHAT_INPUT, stream_mode="messages-tuple"):
             pass
 
     async def drain(self) -> None:
@@ -193,7 +199,7 @@ def profile_tree(path: Path, threshold: float = 2.0, depth: int = 9) -> str:
 
 async def _measure(server: OurServer, args: argparse.Namespace) -> None:
     async with client_for(server.url) as client:
-        await warm_up(client, {"noop": NOOP_INPUT})
+        await warm_up(client, {"noop": NOOP_INPUT, "chat": CHAT_INPUT})
         workload = Workload(client, args.workload, args.clients)
         await workload.prepare(args.ops)
         meter = CpuMeter(server.cpu_groups())
@@ -271,7 +277,7 @@ def _print_counts(ops: int, statements: Counter, commands: dict[str, int]) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workload", choices=("wait", "threads", "create", "stream"), default="wait")
+    parser.add_argument("--workload", choices=("wait", "threads", "create", "stream", "chat"), default="wait")
     parser.add_argument("--ops", type=int, default=400)
     parser.add_argument("--count-ops", type=int, default=0, help="operations of the count pass (default: --ops)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients of the wait workload")

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from agentplatform import rows
 from runs.models import Run
 from threads.models import Thread
 
@@ -141,31 +142,13 @@ def run_params(run: Run, *, seen: ThreadRow | None, thread_metadata: dict, now: 
 def run_insert_checked(params: dict, *, in_transaction: bool) -> Check:
     """Insert the run if its thread and strategy allow it. Outside a transaction the thread is locked and the
     result committed in the same message; inside one, the caller has locked the thread already."""
-    with connection.cursor() as cursor:
-        if in_transaction:
+    if in_transaction:
+        with connection.cursor() as cursor:
             cursor.execute(_INSERT_SQL, params)
             row = cursor.fetchone()
-        else:
-            row = _locked_insert(cursor, params)
+    else:
+        row = rows.fetch_after_lock(_LOCK_SQL, _INSERT_SQL, params)
     return Check(row[0] > 0, row[1], row[2], row[3], row[4] > 0)
-
-
-def _locked_insert(cursor, params: dict) -> tuple:
-    try:
-        cursor.execute(f"BEGIN; {_LOCK_SQL}; {_INSERT_SQL}; COMMIT", params)
-        cursor.nextset()  # the lock's row: the insert's own check says all that matters
-        cursor.nextset()
-        return cursor.fetchone()
-    except BaseException:
-        _rollback(cursor)
-        raise
-
-
-def _rollback(cursor) -> None:
-    try:
-        cursor.execute("ROLLBACK")
-    except Exception:  # noqa: BLE001 - a broken connection: Django discards it at the request's end
-        pass
 
 
 def run_insert_with_thread(params: dict) -> None:

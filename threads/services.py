@@ -31,7 +31,7 @@ from agentplatform.reserved import without_reserved_metadata
 from agentplatform.serde import to_jsonable
 from threads.models import Thread
 from threads.selectors import graph_errors, thread_get, thread_graph, thread_graph_config, threads_authorized
-from threads.state import command_from_json, interrupts_by_task, snapshot_to_dict, status_from_snapshot
+from threads.state import command_from_json, interrupts_by_task, jsonb_safe, snapshot_to_dict, status_from_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ def thread_refresh_from_state(
     `keep_busy=True` leaves a thread that became busy meanwhile (a run was just created on it) busy.
     """
     now = timezone.now()
-    values, interrupts, error = (_jsonb_safe(v) for v in (values, interrupts, error))
+    values, interrupts, error = (jsonb_safe(v) for v in (values, interrupts, error))
     new_status: Any = Value(status)
     if keep_busy:
         new_status = Case(When(status=Thread.Status.BUSY, then=F("status")), default=Value(status))
@@ -353,17 +353,6 @@ def thread_refresh_from_state(
         updated_at=now,
         state_updated_at=now,
     )
-
-
-def _jsonb_safe(value: Any) -> Any:
-    """Graph state may hold U+0000, which Postgres jsonb refuses: drop it from strings and keys."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_jsonb_safe(k): _jsonb_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonb_safe(v) for v in value]
-    return value
 
 
 def threads_delete_for_assistant(*, assistant_id: uuid.UUID, delete_threads: bool, user: AuthUser | None) -> None:

@@ -13,6 +13,17 @@ from langgraph.types import Command, Send, StateSnapshot
 from agentplatform.serde import to_jsonable
 
 
+def jsonb_safe(value: Any) -> Any:
+    """Graph state may hold U+0000, which Postgres jsonb refuses: drop it from strings and keys."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {jsonb_safe(k): jsonb_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonb_safe(v) for v in value]
+    return value
+
+
 def empty_thread_state() -> dict[str, Any]:
     """The state of a thread that has no checkpoint (or no graph yet), as the official server answers it."""
     return {

@@ -154,21 +154,57 @@ def graph_input(kwargs: dict) -> Any:
     return command_from_json(command) if command else kwargs.get("input")
 
 
+# Events the graph emits while an append is in flight wait for the next append, which takes them all in one call
+# (a token stream under load: one round trip for many tokens). Past _MAX_QUEUED_EVENTS the graph waits for the
+# appends, so a slow Redis slows the graph down instead of filling the worker's memory.
+_MAX_BATCH = 128
+_MAX_QUEUED_EVENTS = 512
+
+
 class _RunLog:
-    """Appends the attempt's events to the run's stream log. Best effort: Postgres has the run's ending even if
-    Redis is away. A refusal (a later attempt owns the log) is not swallowed: it ends the attempt."""
+    """Appends the attempt's events to the run's stream log, in order. Best effort: Postgres has the run's ending
+    even if Redis is away. A refusal (a later attempt owns the log) is not swallowed: it ends the attempt, raised
+    by the next `publish` or by `flush`."""
 
     def __init__(self, run_id: UUID, attempt: int) -> None:
         self.run_id = run_id
         self.attempt = attempt
         self.key = stream_log.run_stream_key(run_id)
         self.failed = False
+        self._queued: list[tuple[str, Any]] = []
+        self._writer: asyncio.Task | None = None
+        self._refused: StaleAttemptError | None = None
 
     async def start(self) -> None:
         await self._best_effort(stream_log.append_start(self.run_id, self.attempt))
 
     async def publish(self, event: str, data: Any) -> None:
-        await self._best_effort(stream_log.append_attempt(self.run_id, self.attempt, event, data))
+        """Queue the event: appended at once when no append is in flight, else with the next one."""
+        if self._refused is not None:
+            raise self._refused
+        self._queued.append((event, data))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        elif len(self._queued) >= _MAX_QUEUED_EVENTS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Wait until every queued event is appended; raises StaleAttemptError if the log refused them."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)  # a cancelled attempt still appends what it emitted
+        if self._refused is not None:
+            raise self._refused
+
+    async def _write(self) -> None:
+        try:
+            while self._queued and self._refused is None:
+                batch, self._queued = self._queued[:_MAX_BATCH], self._queued[_MAX_BATCH:]
+                try:
+                    await self._best_effort(stream_log.append_attempt_batch(self.run_id, self.attempt, batch))
+                except StaleAttemptError as exc:
+                    self._refused = exc
+        finally:
+            self._writer = None
 
     async def _best_effort(self, write: Awaitable[Any]) -> None:
         try:
@@ -212,6 +248,15 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     """Run one attempt to its end. Never raises: every ending is described by the Outcome."""
     fence_checkpoint_writes(spec.fence)  # for this task and every task the graph starts
     attempt = _Attempt(spec)
+    outcome = await _attempt_outcome(spec, control, attempt)
+    try:
+        await attempt.log.flush()  # every event is in the log before the worker writes the ending
+    except StaleAttemptError:
+        pass  # the ending is not ours to report: the worker's fenced status write will say so
+    return outcome
+
+
+async def _attempt_outcome(spec: RunSpec, control: RunControl, attempt: _Attempt) -> Outcome:
     config = graph_config(spec)
     try:
         await attempt.log.start()
@@ -286,6 +331,7 @@ async def _consume(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -
         attempt.observe(event, chunk)
         if requested(event, modes):
             await attempt.log.publish(event, serde.dumps(chunk))
+    await attempt.log.flush()  # a refusal of the last events ends the attempt as any refusal does
 
 
 async def _consume_protocol(spec: RunSpec, graph: Any, config: dict, attempt: _Attempt) -> None:
@@ -306,6 +352,7 @@ async def _consume_protocol(spec: RunSpec, graph: Any, config: dict, attempt: _A
             attempt.observe("values", entry.state)
         if entry.name:
             await attempt.log.publish(entry.name, serde.dumps(entry.params))
+    await attempt.log.flush()
 
 
 async def _cancelled(reason: CancelReason | None, attempt: _Attempt) -> Outcome:

@@ -8,6 +8,7 @@ still being `running`), so a worker whose lease was taken away writes nothing. T
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from runs.engine.checkpoints import checkpoints_delete_for_run
 from runs.engine.outcomes import Ending, Outcome
 from runs.models import Run
 from threads.models import Thread
-from threads.services import thread_refresh_from_state
+from threads.state import jsonb_safe
 
 RUNS = Run._meta.db_table
 THREADS = Thread._meta.db_table
@@ -141,16 +142,23 @@ def lease_release(lease: Lease) -> bool:
     )
 
 
-def lease_finish(lease: Lease, ending: Outcome, *, temporary: bool) -> bool:
-    """Write the run's terminal status and its thread's state in one transaction; False if the lease is gone."""
+@dataclass(frozen=True)
+class Finished:
+    """A run's ending, written: the thread's next run to ring for (the oldest due pending one), if any."""
+
+    next_run_id: uuid.UUID | None = None
+
+
+def lease_finish(lease: Lease, ending: Outcome, *, temporary: bool) -> Finished | None:
+    """Write the run's terminal status and its thread's state in one transaction, and pick the thread's next run
+    to ring for; None if the lease is gone."""
     if temporary:
-        return _delete_temporary_thread(lease)
-    with transaction.atomic():
-        _lock_thread(lease.thread_id)
-        if not _write_run_end(lease, ending):
-            return False
-        _write_thread_end(lease.thread_id, ending)
-    return True
+        return Finished() if _delete_temporary_thread(lease) else None
+    params = _ending_params(lease, ending)
+    if ending.status is Ending.ROLLBACK:
+        return _finish_rollback(lease, params, _thread_end_sql(_ENDED_BY_ROLLBACK, ending.state_read))
+    row = _locked_statement(_thread_end_sql(_ENDED_BY_UPDATE, ending.state_read), params)
+    return Finished(row[1]) if row[0] else None
 
 
 # A temporary run's ending deletes it with its thread, whatever the ending (it has no checkpoints), in one
@@ -177,45 +185,96 @@ def _delete_temporary_thread(lease: Lease) -> bool:
         return cursor.rowcount > 0
 
 
-def _write_run_end(lease: Lease, ending: Outcome) -> bool:
-    if ending.status is Ending.ROLLBACK:
-        # Locked, so a requeue cannot slip between the check and the delete.
-        if _fenced(lease).select_for_update().values_list("run_id").first() is None:
-            return False
-        checkpoints_delete_for_run(thread_id=lease.thread_id, run_id=lease.run_id)
-        Run.objects.filter(run_id=lease.run_id).delete()
-        return True
-    now = timezone.now()
-    updated = _fenced(lease).update(
-        status=Run.Status(ending.status),
-        output=serde.to_jsonable(ending.result),
-        error=ending.error,
-        ended_at=now,
-        updated_at=now,
-        lease_token=None,
-        lease_expires_at=None,
-    )
-    return bool(updated)
+_LOCK_SQL = f"SELECT 1 FROM {THREADS} WHERE thread_id = %(thread)s FOR UPDATE"
+
+# A run's ending after its thread's lock, as one statement (the lock is its own statement before it: a
+# statement's snapshot predates its lock wait, and this one must see every run committed by the lock's previous
+# holder). `ended` is the thread when the run's end was written: the fenced UPDATE, or the rollback's check done
+# before. A CTE does not see the other CTEs' writes, so the in-flight check excludes the run itself. The thread is
+# busy when another run is in flight, else error / interrupted / idle (api-surface §2.4); `next` is the run to
+# ring for, an available one only (a delayed run not yet due is rung by the sweeper when it is).
+_ENDED_BY_UPDATE = f"""
+    UPDATE {RUNS} SET status = %(status)s, output = %(output)s::jsonb, error = %(error)s::jsonb,
+           ended_at = %(now)s, updated_at = %(now)s, lease_token = NULL, lease_expires_at = NULL
+     WHERE run_id = %(run)s AND lease_token = %(token)s AND status = 'running'
+    RETURNING thread_id"""
+_ENDED_BY_ROLLBACK = "SELECT %(thread)s::uuid AS thread_id"
+_THREAD_END_SQL = f"""
+WITH ended AS ({{ended}}
+), busy AS (
+    SELECT EXISTS (SELECT 1 FROM {RUNS} WHERE thread_id = %(thread)s AND status IN ('pending', 'running')
+                                              AND run_id <> %(run)s) AS busy
+), thread AS (
+    UPDATE {THREADS} SET status = CASE WHEN busy.busy THEN 'busy' ELSE %(thread_status)s END,
+           error = %(thread_error)s::jsonb, updated_at = %(now)s{{state}}
+      FROM busy WHERE thread_id IN (SELECT thread_id FROM ended)
+), next AS (
+    SELECT run_id FROM {RUNS} WHERE thread_id IN (SELECT thread_id FROM ended) AND status = 'pending'
+       AND available_at <= %(now)s
+     ORDER BY created_at, run_id LIMIT 1
+), rung AS (
+    UPDATE {RUNS} SET enqueued_at = %(now)s WHERE run_id IN (SELECT run_id FROM next)
+)
+SELECT (SELECT count(*) FROM ended), (SELECT run_id FROM next)
+"""
+# The thread's values and interrupts, when the attempt read its state (thread_refresh_from_state's columns).
+_STATE_COLUMNS = ', "values" = %(values)s::jsonb, interrupts = %(interrupts)s::jsonb, state_updated_at = %(now)s'
 
 
-def _write_thread_end(thread_id: uuid.UUID, ending: Outcome) -> None:
-    """api-surface §2.4: error / interrupted (checkpoint has next) / idle, overridden by busy."""
-    busy = Run.objects.filter(thread_id=thread_id, status__in=Run.IN_FLIGHT).exists()
+def _thread_end_sql(ended: str, state_read: bool) -> str:
+    return _THREAD_END_SQL.format(ended=ended, state=_STATE_COLUMNS if state_read else "")
+
+
+def _ending_params(lease: Lease, ending: Outcome) -> dict:
     failed = ending.status in (Ending.ERROR, Ending.TIMEOUT)
     base = Thread.Status.ERROR if failed else (Thread.Status.INTERRUPTED if ending.has_next else Thread.Status.IDLE)
-    status = Thread.Status.BUSY if busy else base
-    if ending.state_read:
-        thread_refresh_from_state(
-            thread_id=thread_id,
-            values=ending.values,
-            interrupts=ending.interrupts or {},
-            status=status,
-            error=ending.error if failed else None,
-        )
-    else:
-        Thread.objects.filter(thread_id=thread_id).update(
-            status=status, error=ending.error if failed else None, updated_at=timezone.now()
-        )
+    # The thread's jsonb columns refuse U+0000, which graph state may hold.
+    values, interrupts, thread_error = (
+        jsonb_safe(value) for value in (ending.values, ending.interrupts or {}, ending.error if failed else None)
+    )
+    status = Run.Status.INTERRUPTED if ending.status is Ending.ROLLBACK else Run.Status(ending.status)
+    return {
+        "run": lease.run_id,
+        "thread": lease.thread_id,
+        "token": lease.token,
+        "now": timezone.now(),
+        "status": status.value,
+        "output": _jsonb(serde.to_jsonable(ending.result)),
+        "error": _jsonb(ending.error),
+        "thread_status": base.value,
+        "thread_error": _jsonb(thread_error),
+        "values": _jsonb(values),
+        "interrupts": _jsonb(interrupts),
+    }
+
+
+def _jsonb(value: object) -> str | None:
+    # None is SQL NULL, as the ORM writes it; otherwise Django's JSONField encoding (json.dumps).
+    return None if value is None else json.dumps(value)
+
+
+def _locked_statement(sql: str, params: dict) -> tuple:
+    """`sql`'s row, run after the thread's lock in one transaction: one message when no transaction is open."""
+    if not connection.in_atomic_block:
+        return rows.fetch_after_lock(_LOCK_SQL, sql, params)
+    with connection.cursor() as cursor:  # a caller's transaction (batches, tests): it commits, not us
+        cursor.execute(_LOCK_SQL, params)
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _finish_rollback(lease: Lease, params: dict, sql: str) -> Finished | None:
+    """Delete the run and its checkpoints, then end the thread as any run's ending does."""
+    with transaction.atomic():
+        _lock_thread(lease.thread_id)
+        # Locked, so a requeue cannot slip between the check and the delete.
+        if _fenced(lease).select_for_update().values_list("run_id").first() is None:
+            return None
+        checkpoints_delete_for_run(thread_id=lease.thread_id, run_id=lease.run_id)
+        Run.objects.filter(run_id=lease.run_id).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return Finished(cursor.fetchone()[1])
 
 
 def lease_fail_exhausted(lease: Lease, *, attempt: int, temporary: bool) -> dict | None:

@@ -190,7 +190,8 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
             logger.info("run %s released, it will be retried", run.run_id)
             doorbell.ring(run.run_id)
         return
-    if not _retrying_db(leases.lease_finish, lease, outcome, temporary=run.temporary):
+    finished = _retrying_db(leases.lease_finish, lease, outcome, temporary=run.temporary)
+    if finished is None:
         logger.warning("run %s: lease lost before its end was written", run.run_id)
         return
     done_status = Run.Status.INTERRUPTED if outcome.status is Ending.ROLLBACK else Run.Status(outcome.status)
@@ -198,8 +199,8 @@ def _conclude(run: Run, lease: Lease, outcome: Outcome) -> None:
     stream_log.finish_sync(run.run_id, done_status, outcome.result, error=outcome.error if outcome.abandoned else None)
     logger.info("run %s ended: %s (attempt %s)", run.run_id, outcome.status, run.attempt)
     _send_webhook(run, outcome)
-    if not run.temporary:  # a temporary thread is gone, and had no other runs
-        _ring_next(lease.thread_id)
+    if finished.next_run_id is not None:  # picked by the ending's own statement (a temporary thread has none)
+        doorbell.ring(finished.next_run_id)
 
 
 def _retrying_db(write, *args: Any, **kwargs: Any) -> Any:

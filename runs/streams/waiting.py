@@ -1,10 +1,10 @@
-"""Waiting for a run's result (/wait, /join, cancel?wait=1): the done event of its stream log, else its row.
+"""Waiting for a run's result (/wait, /join, cancel?wait=1): the done event of its result log, else its row.
 
 The worker writes the terminal status to Postgres, then appends the done event `{"status", "result"}` to the
-run's stream log. A waiter waits on the log through the process's shared reader (agentplatform.stream_log); when
-the log is silent it looks at the run's status from the process's shared Postgres check, and reads the row
-once that says the run is over, so a lost log (Redis restart, expiry) only costs a little latency.
-"""
+run's stream log and, alone, to its result log (agentplatform.stream_log), which a waiter waits on through the
+process's shared reader; when the log is silent it looks at the run's status from the process's shared Postgres
+check, and reads the row once that says the run is over, so a lost log (Redis restart, expiry) only costs a
+little latency."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _row_result(run_id: UUID) -> tuple[bool, Any]:
 
 async def run_wait_result(run_id: UUID) -> Any:
     """The run's /wait body once it has ended."""
-    key = stream_log.run_stream_key(run_id)
+    key = stream_log.run_result_key(run_id)
     cursor = stream_log.START
     check = await RunCheck.open(run_id)
     while True:

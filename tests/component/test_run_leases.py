@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from runs.engine import leases, sweeper
@@ -121,6 +122,94 @@ def test_finish_keeps_thread_busy_while_another_run_waits(thread):
     leases.lease_finish(lease, Outcome("error", error=error), temporary=False)
     thread.refresh_from_db()
     assert thread.status == "busy"
+
+
+def test_finish_writes_the_runs_end_and_an_error_on_its_thread(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    error = {"error": "ValueError", "message": "x"}
+    assert leases.lease_finish(lease, Outcome("error", result={"__error__": error}, error=error), temporary=False)
+    run.refresh_from_db()
+    thread.refresh_from_db()
+    assert (run.status, run.output, run.error, run.lease_token, run.lease_expires_at) == (
+        "error",
+        {"__error__": error},
+        error,
+        None,
+        None,
+    )
+    assert run.ended_at is not None and run.ended_at == run.updated_at
+    assert (thread.status, thread.error) == ("error", error)
+
+
+def test_finish_without_the_state_read_leaves_the_threads_values(thread):
+    Thread.objects.filter(thread_id=thread.thread_id).update(values={"kept": 1})
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    assert leases.lease_finish(lease, Outcome("success"), temporary=False)
+    thread.refresh_from_db()
+    assert (thread.status, thread.values, thread.error) == ("idle", {"kept": 1}, None)
+
+
+def test_finish_drops_nul_characters_from_the_threads_state(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    ending = Outcome("success", values={"k\x00ey": "va\x00lue"}, state_read=True)
+    assert leases.lease_finish(lease, ending, temporary=False)
+    thread.refresh_from_db()
+    assert thread.values == {"key": "value"}
+
+
+def test_finish_names_the_threads_oldest_due_pending_run_to_ring_for(thread):
+    first = pending(thread, seconds_ago=9)
+    pending(thread, seconds_ago=8, available_in=60)  # older, but not due yet: the sweeper rings it later
+    due = pending(thread, seconds_ago=5)
+    pending(thread, seconds_ago=1)
+    _, lease = leases.run_claim(run_id=first.run_id, owner="w")
+    before = timezone.now()
+    finished = leases.lease_finish(lease, Outcome("success"), temporary=False)
+    assert finished.next_run_id == due.run_id
+    assert Run.objects.get(run_id=due.run_id).enqueued_at >= before
+    thread.refresh_from_db()
+    assert thread.status == "busy"
+
+
+def test_finish_names_no_next_run_when_none_is_due(thread):
+    first = pending(thread, seconds_ago=1)
+    pending(thread, available_in=60)
+    _, lease = leases.run_claim(run_id=first.run_id, owner="w")
+    assert leases.lease_finish(lease, Outcome("success"), temporary=False).next_run_id is None
+    thread.refresh_from_db()
+    assert thread.status == "busy", "a delayed run keeps its thread busy"
+
+
+def test_finish_inside_an_open_transaction_commits_with_it(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert leases.lease_finish(lease, Outcome("success"), temporary=False)
+        assert Run.objects.get(run_id=run.run_id).status == "success"
+        raise RuntimeError("the caller's transaction rolls back")
+    assert Run.objects.get(run_id=run.run_id).status == "running"
+
+
+def test_rollback_finish_deletes_the_run_and_names_the_next(thread):
+    first = pending(thread, seconds_ago=1)
+    second = pending(thread)
+    _, lease = leases.run_claim(run_id=first.run_id, owner="w")
+    finished = leases.lease_finish(lease, Outcome("rollback"), temporary=False)
+    assert finished.next_run_id == second.run_id
+    assert not Run.objects.filter(run_id=first.run_id).exists()
+    thread.refresh_from_db()
+    assert thread.status == "busy"
+
+
+def test_rollback_finish_on_a_lost_lease_deletes_nothing(thread):
+    run = pending(thread)
+    _, lease = leases.run_claim(run_id=run.run_id, owner="w")
+    stale = Lease(lease.run_id, lease.thread_id, uuid.uuid4())
+    assert leases.lease_finish(stale, Outcome("rollback"), temporary=False) is None
+    assert Run.objects.get(run_id=run.run_id).status == "running"
 
 
 def test_finish_of_a_temporary_run_deletes_its_thread(thread):

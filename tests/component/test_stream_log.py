@@ -177,6 +177,29 @@ def test_followers_see_every_entry_once_in_order_while_it_is_written():
     assert all(followed == written for followed in seen)
 
 
+def test_a_follower_back_for_the_next_entries_is_covered_by_the_read_in_flight():
+    key, other = f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"
+
+    async def scenario():
+        reader = await stream_log._shared_readers.get()
+        elsewhere = asyncio.create_task(stream_log.read_after(other, stream_log.START, 4000))  # keeps a read going
+        following = asyncio.create_task(stream_log.read_after(key, stream_log.START, 4000))
+        await asyncio.sleep(0.1)
+        first = await stream_log.append(key, "values", {"n": 1})
+        assert [entry_id for entry_id, _, _ in await following] == [first]
+        sync_redis().delete(reader._wake_key)
+        following = asyncio.create_task(stream_log.read_after(key, first, 4000))  # back a moment later
+        await asyncio.sleep(0.1)
+        second = await stream_log.append(key, "values", {"n": 2})
+        entries = await asyncio.wait_for(following, 2)
+        elsewhere.cancel()
+        return second, entries, sync_redis().exists(reader._wake_key)
+
+    second, entries, woken = asyncio.run(scenario())
+    assert [entry_id for entry_id, _, _ in entries] == [second]
+    assert not woken, "the read after the delivery waited on the follower's log already"
+
+
 def test_a_reader_cancelled_while_waiting_leaves_nothing_behind():
     key = f"test:{uuid.uuid4()}"
 
@@ -267,3 +290,43 @@ def test_a_fence_lost_with_redis_data_is_recreated_by_the_live_attempt():
     with pytest.raises(StaleAttemptError):
         _append(run_id, 1)
     assert sync_redis().ttl(stream_log.run_stream_key(run_id)) > 0
+
+
+def test_a_batch_of_events_is_appended_in_order_with_their_ids():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    events = [("values", {"n": 1}), ("updates", {"n": 2}), ("values", {"n": 3})]
+    ids = asyncio.run(stream_log.append_attempt_batch(run_id, 1, events))
+    entries = stream_log.decode_entries(sync_redis().xrange(stream_log.run_stream_key(run_id)))
+    assert [entry_id for entry_id, _, _ in entries[1:]] == ids
+    assert logged(stream_log.run_stream_key(run_id))[1:] == events
+
+
+def test_a_superseded_attempts_batch_appends_none_of_its_events():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 2))
+    with pytest.raises(StaleAttemptError):
+        asyncio.run(stream_log.append_attempt_batch(run_id, 1, [("values", {"n": 1}), ("values", {"n": 2})]))
+    assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata"]
+
+
+def test_appends_go_on_after_redis_forgets_its_scripts():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    sync_redis().script_flush()  # as after a restart without data
+    _append(run_id, 1)
+    stream_log.supersede_sync(run_id, 1)
+    with pytest.raises(StaleAttemptError):
+        _append(run_id, 1)
+    assert [event for event, _ in logged(stream_log.run_stream_key(run_id))] == ["metadata", "values"]
+
+
+def test_the_ending_is_also_written_alone_to_the_runs_result_log():
+    run_id = uuid.uuid4()
+    asyncio.run(stream_log.append_start(run_id, 1))
+    _append(run_id, 1)
+    stream_log.finish_sync(run_id, "success", {"a": 1})
+    assert logged(stream_log.run_result_key(run_id)) == [
+        (stream_log.DONE_EVENT, {"status": "success", "result": {"a": 1}})
+    ]
+    assert sync_redis().ttl(stream_log.run_result_key(run_id)) > 0
