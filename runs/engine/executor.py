@@ -79,6 +79,10 @@ _CANCEL_ENDINGS = {
 
 # A cancelled attempt still running this long after its cancel is cancelled again (see RunControl.cancel).
 RECANCEL_SECS = 3.0
+# An attempt that lost its lease has no clean-up worth waiting for (its writes are fenced): cancelled again soon.
+# psycopg spends up to 5 s cancelling a query on its server, and on a cut network that kept the host's attempt
+# alive past the takeover.
+LOST_RECANCEL_SECS = 1.0
 
 
 class RunControl:
@@ -99,7 +103,7 @@ class RunControl:
         with self._lock:
             if self.reason is None:
                 self.reason = CancelReason(reason)
-            elif now - self._cancelled_at < RECANCEL_SECS:
+            elif now - self._cancelled_at < self._recancel_secs():
                 return
             else:
                 logger.warning(
@@ -111,6 +115,9 @@ class RunControl:
             loop = self._loop
         if loop is not None:
             loop.call_soon_threadsafe(self._cancel_task)
+
+    def _recancel_secs(self) -> float:
+        return LOST_RECANCEL_SECS if self.reason is CancelReason.LEASE_LOST else RECANCEL_SECS
 
     def attach(self, task: asyncio.Task) -> None:
         with self._lock:
@@ -195,6 +202,14 @@ class _RunLog:
         if self._refused is not None:
             raise self._refused
 
+    def abandon(self) -> None:
+        """Drop what is not appended yet and stop the append in flight. For an attempt that lost its lease: its
+        events are not its to write, and with the network cut an append waits on a dead socket, which kept the
+        attempt alive seconds past its takeover."""
+        self._queued.clear()
+        if self._writer is not None:
+            self._writer.cancel()
+
     async def _write(self) -> None:
         try:
             while self._queued and self._refused is None:
@@ -249,6 +264,11 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     fence_checkpoint_writes(spec.fence)  # for this task and every task the graph starts
     attempt = _Attempt(spec)
     outcome = await _attempt_outcome(spec, control, attempt)
+    # The lease's loss decides, whatever ending the attempt reached: a cancel can be swallowed inside the graph,
+    # which then ends on the cut database's error instead.
+    if outcome.status is Ending.LEASE_LOST or control.reason is CancelReason.LEASE_LOST:
+        attempt.log.abandon()
+        return outcome
     try:
         await attempt.log.flush()  # every event is in the log before the worker writes the ending
     except StaleAttemptError:

@@ -108,8 +108,9 @@ class _LeaseCheck:
     def check(self) -> tuple[bool, str | None]:
         """(still ours, requested cancel action)."""
         now = time.monotonic()
+        renewing = now >= self.next_renewal
         try:
-            if now >= self.next_renewal:
+            if renewing:
                 held, action = leases.lease_renew(self.lease)
                 self.next_renewal = now + self.interval
             else:
@@ -120,7 +121,10 @@ class _LeaseCheck:
             # The lease may expire unseen: stop before the sweeper hands the run to another. Measured now, after
             # the call: one that hung until the network gave up took much of the lease with it.
             return time.monotonic() - self.last_confirmed <= settings.BG_JOB_HEARTBEAT * 0.75, None
-        self.last_confirmed = now if held else self.last_confirmed
+        # Only a renewal moves the lease's expiry: a cancel read that finds it still ours does not (counted as a
+        # confirmation, it let a cut-off host outlive its lease, stopping after the takeover).
+        if held and renewing:
+            self.last_confirmed = now
         return held, action
 
 

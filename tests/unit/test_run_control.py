@@ -37,3 +37,23 @@ def test_a_swallowed_cancel_is_repeated_after_a_while_but_not_at_once(monkeypatc
         return task.cancelled()
 
     assert asyncio.run(scenario())
+
+
+def test_an_attempt_that_lost_its_lease_is_cancelled_again_sooner(monkeypatch):
+    """A lost lease leaves no clean-up worth waiting for (psycopg's own cancellation of a query on a cut network
+    takes seconds): the repeat comes after LOST_RECANCEL_SECS, not RECANCEL_SECS."""
+    monkeypatch.setattr(executor, "RECANCEL_SECS", 5.0)
+    monkeypatch.setattr(executor, "LOST_RECANCEL_SECS", 0.2)
+
+    async def scenario() -> bool:
+        control = RunControl()
+        task = asyncio.create_task(swallows_one_cancel())
+        control.attach(task)
+        await asyncio.sleep(0)
+        control.cancel(CancelReason.LEASE_LOST)
+        await asyncio.sleep(0.3)
+        control.cancel(CancelReason.LEASE_LOST)
+        await asyncio.sleep(0.05)
+        return task.cancelled()
+
+    assert asyncio.run(scenario())

@@ -100,3 +100,19 @@ def test_a_cancelled_attempt_still_appends_what_it_emitted(monkeypatch):
         return fake.batches
 
     assert asyncio.run(scenario()) == [["a"]]
+
+
+def test_an_attempt_that_lost_its_lease_abandons_its_appends_at_once(monkeypatch):
+    """An append on a cut network never answers: the lost attempt must not wait for it (nor append the rest)."""
+
+    async def scenario() -> tuple[list[list[str]], bool]:
+        fake = FakeLog()  # never released: the append hangs as on a dead socket
+        log = run_log(monkeypatch, fake)
+        await log.publish("a", b"1")
+        await asyncio.sleep(0)
+        await log.publish("b", b"1")
+        log.abandon()
+        await asyncio.wait_for(log.flush(), 1)
+        return fake.batches, log._writer is None
+
+    assert asyncio.run(scenario()) == ([["a"]], True)
