@@ -17,7 +17,7 @@ import itertools
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -200,11 +200,25 @@ class WriteFence:
 
 _write_fence: ContextVar[WriteFence | None] = ContextVar("checkpoint_write_fence", default=None)
 _writing: ContextVar[bool] = ContextVar("checkpoint_writing", default=False)
+_before_write: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("checkpoint_before_write", default=None)
 
 
 def fence_checkpoint_writes(fence: WriteFence | None) -> None:
     """Fence the checkpoint writes of the current task and of every task it starts (LangGraph copies context)."""
     _write_fence.set(fence)
+
+
+def before_checkpoint_writes(wait: Callable[[], Awaitable[None]] | None) -> None:
+    """Await `wait()` before each checkpoint write of the current task and of every task it starts. An attempt
+    passes its stream log's flush: a step's events are in the run's log before the checkpoint or task writes that
+    let a resumed attempt skip the step (appended in the background, they could be lost with the attempt)."""
+    _before_write.set(wait)
+
+
+async def _await_before_write() -> None:
+    wait = _before_write.get()
+    if wait is not None:
+        await wait()
 
 
 @contextmanager
@@ -220,10 +234,12 @@ class FencedAsyncPostgresSaver(AsyncPostgresSaver):
     """AsyncPostgresSaver whose writes check the current WriteFence in their own transaction."""
 
     async def aput(self, *args: Any, **kwargs: Any) -> Any:
+        await _await_before_write()
         with _write():
             return await super().aput(*args, **kwargs)
 
     async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+        await _await_before_write()
         with _write():
             await super().aput_writes(*args, **kwargs)
 

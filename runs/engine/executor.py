@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -28,7 +28,7 @@ from access.users import user_from_configurable
 from agentplatform import serde, stream_log
 from agentplatform.errors import StaleAttemptError
 from agentplatform.graphs import get_registry
-from agentplatform.persistence import WriteFence, async_checkpointer, fence_checkpoint_writes
+from agentplatform.persistence import WriteFence, async_checkpointer, before_checkpoint_writes, fence_checkpoint_writes
 from runs.engine.outcomes import Ending, Outcome
 from runs.streams.protocol_events import is_protocol_run, protocol_stream
 from runs.streams.stream_events import requested, stream_graph
@@ -82,7 +82,7 @@ RECANCEL_SECS = 3.0
 # An attempt that lost its lease has no clean-up worth waiting for (its writes are fenced): cancelled again soon.
 # psycopg spends up to 5 s cancelling a query on its server, and on a cut network that kept the host's attempt
 # alive past the takeover.
-LOST_RECANCEL_SECS = 1.0
+LOST_RECANCEL_SECS = 0.5
 
 
 class RunControl:
@@ -94,6 +94,7 @@ class RunControl:
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cancelled_at = 0.0
+        self.on_lease_lost: Callable[[], None] | None = None  # run on the attempt's loop before its cancel
 
     def cancel(self, reason: CancelReason | str) -> None:
         """Cancel the task. A repeat within RECANCEL_SECS does nothing (it could interrupt the graph's own
@@ -127,6 +128,8 @@ class RunControl:
             task.cancel()
 
     def _cancel_task(self) -> None:
+        if self.reason is CancelReason.LEASE_LOST and self.on_lease_lost is not None:
+            self.on_lease_lost()
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
@@ -263,6 +266,9 @@ async def execute(spec: RunSpec, control: RunControl) -> Outcome:
     """Run one attempt to its end. Never raises: every ending is described by the Outcome."""
     fence_checkpoint_writes(spec.fence)  # for this task and every task the graph starts
     attempt = _Attempt(spec)
+    before_checkpoint_writes(attempt.log.flush)  # a step's events reach the log before its checkpoint
+    # A checkpoint write waiting for appends on a cut network would hold the cancel up: they are dropped first.
+    control.on_lease_lost = attempt.log.abandon
     outcome = await _attempt_outcome(spec, control, attempt)
     # The lease's loss decides, whatever ending the attempt reached: a cancel can be swallowed inside the graph,
     # which then ends on the cut database's error instead.

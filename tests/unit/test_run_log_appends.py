@@ -116,3 +116,36 @@ def test_an_attempt_that_lost_its_lease_abandons_its_appends_at_once(monkeypatch
         return fake.batches, log._writer is None
 
     assert asyncio.run(scenario()) == ([["a"]], True)
+
+
+def test_a_checkpoint_write_waits_for_the_events_emitted_before_it(monkeypatch):
+    """A checkpoint lets a resumed attempt skip its step: the step's events must be in the log first (appended in
+    the background, a cut-off attempt's were lost with it while its checkpoint was durable)."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    from agentplatform import persistence
+
+    order: list[str] = []
+
+    async def put(self, *args, **kwargs):
+        order.append("checkpoint")
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aput", put)
+    monkeypatch.setattr(AsyncPostgresSaver, "aput_writes", put)
+
+    async def scenario() -> None:
+        fake = FakeLog()
+        log = run_log(monkeypatch, fake)
+        persistence.before_checkpoint_writes(log.flush)
+        saver = persistence.FencedAsyncPostgresSaver.__new__(persistence.FencedAsyncPostgresSaver)
+        await log.publish("custom", b"step 0")
+        writing = asyncio.ensure_future(saver.aput({}, {}, {}, {}))
+        await asyncio.sleep(0.05)
+        assert order == [] and not writing.done(), "the checkpoint went ahead of its step's event"
+        fake.release.set()
+        await writing
+        await saver.aput_writes({}, [], "task")
+        assert fake.batches == [["custom"]]
+
+    asyncio.run(scenario())
+    assert order == ["checkpoint", "checkpoint"]
