@@ -25,7 +25,8 @@ _SECRET_KEY = secrets.token_urlsafe(32)
 _MIGRATED_TEMPLATES: set[str] = set()
 
 
-def _with_database(uri: str, name: str) -> str:
+def with_database(uri: str, name: str) -> str:
+    """`uri` naming database `name` on the same server."""
     parts = urlsplit(uri)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
@@ -54,7 +55,7 @@ class Stack:
         name = f"it_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        self.database_uri = _with_database(admin_uri, name)
+        self.database_uri = with_database(admin_uri, name)
 
     def _migrated_template(self, admin_uri: str) -> str:
         config = Path(self.env().get("LANGGRAPH_CONFIG", ""))
@@ -64,7 +65,7 @@ class Stack:
             with psycopg.connect(admin_uri, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{template}"')
                 conn.execute(f'CREATE DATABASE "{template}"')
-            self.database_uri = _with_database(admin_uri, template)
+            self.database_uri = with_database(admin_uri, template)
             self.manage("migrate", "--noinput")  # its connections are gone when it exits: the copy needs that
             _MIGRATED_TEMPLATES.add(template)
         return template

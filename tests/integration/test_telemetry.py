@@ -8,7 +8,6 @@ import json
 import secrets
 import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agentplatform.embedded import free_port
 from tests.conftest import INTEGRATION_ENV
-from tests.stack import Stack, redis_database
+from tests.stack import Stack, redis_database, wait_for
 
 pytestmark = pytest.mark.integration
 try:  # requirements-otel.txt (in requirements-dev.txt); without it only the trace test is skipped
@@ -123,16 +122,6 @@ def _samples(scrape: dict, name: str) -> dict[tuple, float]:
     return {labels: value for (sample, labels), value in scrape.items() if sample == name}
 
 
-def _wait_for(condition, timeout: float = 20.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"not seen within {timeout}s")
-
-
 def _sleepy_runs(stack: Stack, count: int, seconds: float) -> list[tuple[str, str]]:
     runs = []
     for _ in range(count):
@@ -153,7 +142,7 @@ def test_metrics_move_as_runs_execute_across_two_workers(telemetry_stack):
         leases = _samples(scrape, "agentplatform_worker_leases")
         return scrape if _value(scrape, "lg_api_num_running_runs") == 4 and sorted(leases.values()) == [2, 2] else None
 
-    during = _wait_for(both_workers_busy, timeout=30)
+    during = wait_for(both_workers_busy, timeout=30, every=0.2)
     assert _value(during, "lg_api_workers_active") == 4
     assert len(_samples(during, "agentplatform_worker_leases")) == 2  # two worker processes, two leases each
     for thread, run in runs:
@@ -204,7 +193,7 @@ def test_a_runs_json_log_lines_carry_its_ids_and_the_request_id(telemetry_stack)
         lines = [line for line in _json_lines(telemetry_stack, "worker", "worker2") if line.get("run_id") == run_id]
         return lines if any("ended" in line["event"] for line in lines) else None
 
-    lines = _wait_for(run_lines, timeout=10)
+    lines = wait_for(run_lines, timeout=10, every=0.2)
     for line in lines:
         assert line["thread_id"] == thread
         assert line["assistant_id"] == response.headers.get("x-assistant-id", line["assistant_id"])
@@ -232,7 +221,7 @@ def test_one_trace_goes_from_the_request_through_the_queue_to_the_graph_node(tel
             spans = {span.name: span for span in collector.spans if span.trace_id.hex() == trace_id}
         return spans if {"worker.stream_run", "node echo"} <= spans.keys() and len(spans) >= 3 else None
 
-    spans = _wait_for(spans_of_the_trace, timeout=15)
+    spans = wait_for(spans_of_the_trace, timeout=15, every=0.2)
     request = spans["POST /threads/{thread_id}/runs/wait"]
     assert request.parent_span_id.hex() == parent_span  # the caller's trace, continued
     worker, node = spans["worker.stream_run"], spans["node echo"]
@@ -252,4 +241,4 @@ def test_langsmith_tracing_is_honoured_when_the_user_configures_it(telemetry_sta
         with collector.lock:
             return [request for request in collector.langsmith if request.startswith("POST /runs")]
 
-    assert _wait_for(runs_sent, timeout=15)
+    assert wait_for(runs_sent, timeout=15, every=0.2)

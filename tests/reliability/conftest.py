@@ -14,7 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -23,7 +23,7 @@ from langgraph_sdk import get_sync_client
 
 from agentplatform.embedded import EmbeddedPostgres, EmbeddedRedis, _pg_bin, free_port
 from tests.conftest import INTEGRATION_ENV
-from tests.stack import Stack
+from tests.stack import Stack, with_database
 
 LONG = os.environ.get("RELIABILITY_LONG", "") not in ("", "0", "false")
 
@@ -87,7 +87,7 @@ def create_database_from_session(stack: Stack, server_uri: str) -> None:
     copy, name = stack.database_uri, f"faults_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_uri, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    target = urlunsplit(urlsplit(server_uri)._replace(path=f"/{name}"))
+    target = with_database(server_uri, name)
     dump = subprocess.run([str(_pg_bin() / "pg_dump"), "-Fc", "-d", copy], capture_output=True, check=True).stdout
     restore = [str(_pg_bin() / "pg_restore"), "--no-owner", "--no-privileges", "-d", target]
     subprocess.run(restore, input=dump, capture_output=True, check=True)

@@ -17,14 +17,20 @@ async def swallows_one_cancel() -> str:
     return "finished"
 
 
+async def controlled() -> tuple[RunControl, asyncio.Task]:
+    """A control attached to a task that swallows its first cancel, the task started."""
+    control = RunControl()
+    task = asyncio.create_task(swallows_one_cancel())
+    control.attach(task)
+    await asyncio.sleep(0)
+    return control, task
+
+
 def test_a_swallowed_cancel_is_repeated_after_a_while_but_not_at_once(monkeypatch):
     monkeypatch.setattr(executor, "RECANCEL_SECS", 0.2)
 
     async def scenario() -> bool:
-        control = RunControl()
-        task = asyncio.create_task(swallows_one_cancel())
-        control.attach(task)
-        await asyncio.sleep(0)
+        control, task = await controlled()
         control.cancel(CancelReason.INTERRUPT)
         await asyncio.sleep(0.05)
         control.cancel(CancelReason.ROLLBACK)  # too soon: it could interrupt the graph's clean-up
@@ -46,10 +52,7 @@ def test_an_attempt_that_lost_its_lease_is_cancelled_again_sooner(monkeypatch):
     monkeypatch.setattr(executor, "LOST_RECANCEL_SECS", 0.2)
 
     async def scenario() -> bool:
-        control = RunControl()
-        task = asyncio.create_task(swallows_one_cancel())
-        control.attach(task)
-        await asyncio.sleep(0)
+        control, task = await controlled()
         control.cancel(CancelReason.LEASE_LOST)
         await asyncio.sleep(0.3)
         control.cancel(CancelReason.LEASE_LOST)
