@@ -7,6 +7,7 @@ exactly as unknown ids.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import uuid
@@ -90,7 +91,9 @@ def thread_create(
     if existing is not None:
         return _existing(existing, if_exists=if_exists, theirs=filter_ is None or filter_.matches(existing.metadata))
     try:
-        with transaction.atomic():
+        # One INSERT commits by itself (no BEGIN and COMMIT round trips); inside a caller's transaction, a savepoint
+        # keeps a conflict from breaking it.
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext():
             thread = Thread.objects.create(thread_id=pk, metadata=value["metadata"], **_ttl_fields(ttl))
     except IntegrityError:
         # Created concurrently by another request.

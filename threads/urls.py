@@ -3,7 +3,7 @@ from django.urls import path
 from threads import views
 
 urlpatterns = [
-    path("threads", views.ThreadCreateView.as_view()),
+    path("threads", views.threads),
     path("threads/search", views.ThreadSearchView.as_view()),
     path("threads/count", views.ThreadCountView.as_view()),
     path("threads/prune", views.ThreadPruneView.as_view()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf_serializers
@@ -13,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentplatform.api import pagination_headers, validated
-from agentplatform.edge import graph_request, query_flag
+from agentplatform.db_threads import in_worker_thread
+from agentplatform.edge import drf_body, drf_json, drf_twin, graph_request, query_flag
 from agentplatform.errors import InvalidInput
 from agentplatform.ids import parse_uuid
 from threads import selectors, services, storage
@@ -42,19 +44,29 @@ def _validated(serializer_class: type[drf_serializers.Serializer], data: Any) ->
     return validated(serializer_class, data if data is not None else {})
 
 
+def _thread_create(body: Any, **request: Any) -> dict[str, Any]:
+    data = _validated(ThreadCreateSerializer, body)
+    thread = services.thread_create(
+        thread_id=data.get("thread_id") or None,
+        metadata=data.get("metadata"),
+        if_exists=data.get("if_exists") or "raise",
+        ttl=data.get("ttl"),
+        supersteps=data.get("supersteps"),
+        **request,
+    )
+    return thread_to_dict(thread)
+
+
 class ThreadCreateView(APIView):
     @extend_schema(tags=TAGS, request=ThreadCreateSerializer, responses=ThreadResponseSerializer)
     def post(self, request: Request) -> Response:
-        data = _validated(ThreadCreateSerializer, request.data)
-        thread = services.thread_create(
-            thread_id=data.get("thread_id") or None,
-            metadata=data.get("metadata"),
-            if_exists=data.get("if_exists") or "raise",
-            ttl=data.get("ttl"),
-            supersteps=data.get("supersteps"),
-            **graph_request(request),
-        )
-        return Response(thread_to_dict(thread))
+        return Response(_thread_create(request.data, **graph_request(request)))
+
+
+@drf_twin(ThreadCreateView, "POST")
+async def threads(request: HttpRequest) -> HttpResponse:
+    """`POST /threads` from the event loop with one hop to a thread, as a run create (agentplatform.edge)."""
+    return drf_json(await in_worker_thread(_thread_create)(drf_body(request), **graph_request(request)))
 
 
 class ThreadSearchView(APIView):
