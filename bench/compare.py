@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import log, report
+from bench.ceiling import Ceiling, measure_ceiling
 from bench.figures import (
     FULL,
     NOOP_INPUT,
@@ -161,8 +162,16 @@ def header(profile: Profile, workers: int, api: int, loads: tuple, elapsed: floa
     )
 
 
-def render(official: ServerFigures | None, ours: ServerFigures, rows: list, memory: list, floor: Floor | None) -> str:
+def render(
+    official: ServerFigures | None,
+    ours: ServerFigures,
+    rows: list,
+    memory: list,
+    floor: Floor | None,
+    ceilings: list[tuple[str, Ceiling]],
+) -> str:
     parts = ["## Side by side, against the targets of issue 11", report.side_by_side(official, ours)]
+    parts += [report.ceiling_table(ceilings)]
     parts += [
         report.cpu_breakdown("agentplatform, server CPU per run by process (16 clients, create+wait)", ours.throughput)
     ]
@@ -189,14 +198,17 @@ def main() -> None:
     args = parser.parse_args()
     profile = QUICK if args.quick else FULL
     start, load_before = time.monotonic(), os.getloadavg()[0]
+    # Measured before each server: the machine's own speed drifts over minutes (other VMs share its host).
+    ceilings = [("before the official server", measure_ceiling(profile))] if not args.no_official else []
     official = None if args.no_official else measure_official(profile)
+    ceilings.append(("before agentplatform", measure_ceiling(profile)))
     ours, rows, memory = measure_ours(profile, args.workers, args.api_processes, scale=not args.no_scaling)
     if not args.no_floor:
         log("measuring the in-process floor")
     floor_result = None if args.no_floor else floor(runs=profile.floor_runs)
     loads = (load_before, os.getloadavg()[0])
     text = header(profile, args.workers, args.api_processes, loads, time.monotonic() - start) + "\n\n"
-    text += render(official, ours, rows, memory, floor_result) + "\n"
+    text += render(official, ours, rows, memory, floor_result, ceilings) + "\n"
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now():%Y-%m-%d_%H%M}.md"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.ceiling import Ceiling
 from bench.figures import Burst, ServerFigures, Throughput
 from bench.floor import Floor
 
@@ -138,6 +139,27 @@ def side_by_side(official: ServerFigures | None, ours: ServerFigures) -> str:
         met = figure.met(figure.value(ours), official_value)
         rows.append([label, official_text, figure.text(ours), ratio, figure.target, _verdict(met)])
     return table(["figure", "official `langgraph dev`", "agentplatform", "ours ÷ official", "target", ""], rows)
+
+
+def ceiling_table(ceilings: list[tuple[str, Ceiling]]) -> str:
+    """The client's own ceiling (bench/ceiling.py): the burst's request loops against a server that does no work,
+    measured before each server."""
+    rows = [
+        [
+            when,
+            f"{ceiling.threads_per_second:.0f} /s",
+            f"{ceiling.accepted_per_second:.0f} /s",
+            f"{ceiling.client_ms_per_request:.2f} ms",
+            f"{ceiling.server_ms_per_request:.2f} ms",
+        ]
+        for when, ceiling in ceilings
+    ]
+    header = ["measured", "`threads.create` (64 in flight)", "`runs.create` (64 in flight)", "client CPU a request"]
+    title = (
+        "The client's ceiling: the same request loops against a server that answers without doing any work "
+        "(`bench/ceiling.py`, one Daphne process). A rate figure near it is bounded by the client, not the server"
+    )
+    return f"{title}:\n\n" + table([*header, "that server's CPU a request"], rows)
 
 
 def cpu_breakdown(name: str, throughput: Throughput) -> str:
