@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from bench.figures import (
     QUICK,
     Profile,
     ServerFigures,
+    Side,
     Throughput,
     burst,
     client_for,
@@ -59,40 +61,50 @@ JOBS_PER_WORKER = (10, 100)
 SLEEPER_INPUT = {"seconds": 5.0}
 
 
-def measure_official(profile: Profile) -> ServerFigures:
-    server = OfficialServer()
+def measure(profile: Profile, workers: int, api: int, official: bool, scale: bool):
+    """Both servers up at once (each idle while the other is measured), the side-by-side figures taken figure by
+    figure on each (bench/figures.server_figures); then the official server is stopped and agentplatform's own
+    tables are taken. Returns (official figures or None, ours, scaling rows, memory rows, client ceilings)."""
+    official_server = OfficialServer() if official else None
+    ours = OurServer(workers=workers, api_processes=api)
     try:
-        server.start()
-        return asyncio.run(_official(server, profile))
+        if official_server:
+            official_server.start()
+        ours.start()
+        # Before and after: the machine's own speed drifts over minutes; the server-less ceiling shows by how much.
+        ceilings = [("before the side-by-side figures", measure_ceiling(profile))]
+        figures = asyncio.run(_side_by_side(official_server, ours, profile))
+        ceilings.append(("after them", measure_ceiling(profile)))
+        if official_server:
+            official_server.stop()
+            official_server = None
+        rows, memory = (
+            asyncio.run(_own_tables(ours, profile, figures["agentplatform"].throughput)) if scale else ([], [])
+        )
+        return figures.get("official"), figures["agentplatform"], rows, memory, ceilings
     finally:
-        server.stop()
-
-
-async def _official(server: OfficialServer, profile: Profile) -> ServerFigures:
-    log("measuring the official server")
-    async with client_for(server.url) as client:
-        return await server_figures(client, CpuMeter(server.cpu_groups()), profile)
-
-
-def measure_ours(profile: Profile, workers: int, api: int, scale: bool) -> tuple[ServerFigures, list, list]:
-    server = OurServer(workers=workers, api_processes=api)
-    try:
-        server.start()
-        return asyncio.run(_ours(server, profile, scale))
-    finally:
+        if official_server:
+            official_server.stop()
         log("stopping agentplatform")
-        server.stop()
+        ours.stop()
 
 
-async def _ours(server: OurServer, profile: Profile, scale: bool) -> tuple[ServerFigures, list, list]:
-    log("measuring agentplatform")
+async def _side_by_side(official: OfficialServer | None, ours: OurServer, profile: Profile) -> dict:
+    log("measuring " + ("the official server and agentplatform, figure by figure" if official else "agentplatform"))
+    async with contextlib.AsyncExitStack() as stack:
+        sides = []
+        if official:
+            client = await stack.enter_async_context(client_for(official.url))
+            sides.append(Side("official", client, CpuMeter(official.cpu_groups())))
+        client = await stack.enter_async_context(client_for(ours.url))
+        sides.append(Side("agentplatform", client, CpuMeter(ours.cpu_groups())))
+        return await server_figures(sides, profile)
+
+
+async def _own_tables(server: OurServer, profile: Profile, sixteen: Throughput) -> tuple[list, list]:
     async with client_for(server.url) as client:
-        meter = CpuMeter(server.cpu_groups())
-        figures = await server_figures(client, meter, profile)
-        if not scale:
-            return figures, [], []
-        rows = await _scaling(client, meter, profile, figures.throughput)
-    return figures, rows, await _memory(server, profile)
+        rows = await _scaling(client, CpuMeter(server.cpu_groups()), profile, sixteen)
+    return rows, await _memory(server, profile)
 
 
 async def _scaling(client, meter: CpuMeter, profile: Profile, sixteen: Throughput) -> list[tuple[str, Throughput]]:
@@ -198,11 +210,9 @@ def main() -> None:
     args = parser.parse_args()
     profile = QUICK if args.quick else FULL
     start, load_before = time.monotonic(), os.getloadavg()[0]
-    # Measured before each server: the machine's own speed drifts over minutes (other VMs share its host).
-    ceilings = [("before the official server", measure_ceiling(profile))] if not args.no_official else []
-    official = None if args.no_official else measure_official(profile)
-    ceilings.append(("before agentplatform", measure_ceiling(profile)))
-    ours, rows, memory = measure_ours(profile, args.workers, args.api_processes, scale=not args.no_scaling)
+    official, ours, rows, memory, ceilings = measure(
+        profile, args.workers, args.api_processes, official=not args.no_official, scale=not args.no_scaling
+    )
     if not args.no_floor:
         log("measuring the in-process floor")
     floor_result = None if args.no_floor else floor(runs=profile.floor_runs)

@@ -284,18 +284,40 @@ class ServerFigures:
     first_token: Latency
 
 
-async def server_figures(client: LangGraphClient, meter: CpuMeter, profile: Profile) -> ServerFigures:
-    """The side-by-side figures, in the same order and with the same bounds for either server."""
-    await warm_up(client, {"noop": NOOP_INPUT, "chat": CHAT_INPUT})
-    log("  create+wait, one client")
-    wait = await wait_latency(client, runs=profile.wait_runs, seconds=profile.wait_seconds)
-    log("  create+wait, 16 clients")
-    throughput = await wait_throughput(
-        client, meter, clients=16, runs=profile.throughput_runs, seconds=profile.throughput_seconds
-    )
-    log(f"  threads.create and runs.create, {profile.burst_runs} at once")
-    burst_figures = await burst(client, runs=profile.burst_runs, timeout=profile.burst_timeout)
-    log("  first SSE event, first token")
-    event = await first_sse_event(client, runs=profile.stream_runs, seconds=profile.stream_seconds)
-    token = await first_token(client, runs=profile.stream_runs, seconds=profile.stream_seconds)
-    return ServerFigures(wait, throughput, burst_figures, event, token)
+@dataclass(frozen=True)
+class Side:
+    """One server as the side-by-side figures drive it."""
+
+    name: str
+    client: LangGraphClient
+    meter: CpuMeter
+
+
+async def server_figures(sides: list[Side], profile: Profile) -> dict[str, ServerFigures]:
+    """The side-by-side figures, with the same bounds for each server, taken figure by figure: each figure on every
+    server in turn (the order reversed at each figure), so that a drift of the machine's speed over the minutes of
+    a run (other VMs share its host) reaches every server alike instead of whichever was measured later."""
+    for side in sides:
+        await warm_up(side.client, {"noop": NOOP_INPUT, "chat": CHAT_INPUT})
+    p = profile
+    steps = [
+        ("create+wait, one client", lambda side: wait_latency(side.client, runs=p.wait_runs, seconds=p.wait_seconds)),
+        (
+            "create+wait, 16 clients",
+            lambda side: wait_throughput(
+                side.client, side.meter, clients=16, runs=p.throughput_runs, seconds=p.throughput_seconds
+            ),
+        ),
+        (
+            f"threads.create and runs.create, {p.burst_runs} at once",
+            lambda side: burst(side.client, runs=p.burst_runs, timeout=p.burst_timeout),
+        ),
+        ("first SSE event", lambda side: first_sse_event(side.client, runs=p.stream_runs, seconds=p.stream_seconds)),
+        ("first token", lambda side: first_token(side.client, runs=p.stream_runs, seconds=p.stream_seconds)),
+    ]
+    taken: dict[str, list] = {side.name: [] for side in sides}
+    for index, (label, measure) in enumerate(steps):
+        for side in sides if index % 2 == 0 else reversed(sides):
+            log(f"  {label}: {side.name}")
+            taken[side.name].append(await measure(side))
+    return {name: ServerFigures(*values) for name, values in taken.items()}
