@@ -170,11 +170,13 @@ def test_page_through_a_threads_checkpoints(admin_page, scene, client, screensho
     first = shown()
     history = client.threads.get_history(scene["chat"], limit=100)
     assert first == [state["checkpoint_id"] for state in history[:10]]
-    admin_page.click("#history-older")
+    with admin_page.expect_navigation():  # a link: read the next page, not the one being left
+        admin_page.click("#history-older")
     second = shown()
     assert second == [state["checkpoint_id"] for state in history[10:20]]
     shot(admin_page, screenshots, "08-checkpoints-page-2")
-    admin_page.click("#history-newer")
+    with admin_page.expect_navigation():
+        admin_page.click("#history-newer")
     assert shown() == first
 
 
