@@ -14,6 +14,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,9 +26,9 @@ from agentplatform.embedded import free_port
 from bench import log
 from bench.figures import NOOP_INPUT, QUICK, Profile, bounded, client_for
 from bench.procs import cpu_seconds
-from tests.stack import wait_for
+from bench.servers import ROOT
+from tests.stack import _wait_http
 
-ROOT = Path(__file__).resolve().parent.parent
 _STAMP = "2026-01-01T00:00:00+00:00"
 
 
@@ -41,14 +42,16 @@ def _run(thread_id: str) -> dict:
 
 
 async def application(scope, receive, send) -> None:
-    """Canned JSON for `POST /threads` and `POST /threads/{id}/runs`; 404 for anything else. Reads the body first,
-    as a real server must."""
+    """Canned JSON for `POST /threads` and `POST /threads/{id}/runs`, `{"ok": true}` for `/ok` (the readiness
+    probe); 404 for anything else. Reads the body first, as a real server must."""
     if scope["type"] != "http":
         return
     while (await receive()).get("more_body"):
         pass
     parts = scope["path"].strip("/").split("/")
-    if parts == ["threads"]:
+    if parts == ["ok"]:
+        status, answer = 200, {"ok": True}
+    elif parts == ["threads"]:
         status, answer = 200, _thread(str(uuid.uuid4()))
     elif len(parts) == 3 and parts[0] == "threads" and parts[2] == "runs":
         status, answer = 200, _run(parts[1])
@@ -71,24 +74,18 @@ class Ceiling:
 def measure_ceiling(profile: Profile) -> Ceiling:
     port = free_port()
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.ceiling:application"]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_file = Path(tempfile.mkstemp(prefix="agentplatform-ceiling-", suffix=".log")[1])
+    with log_file.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(url), timeout=30)
+        _wait_http(f"{url}/ok", server, log_file, timeout=30)
         log("measuring the client's ceiling (a server that does no work)")
         return asyncio.run(_loops(url, profile, server.pid))
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.post(f"{url}/threads", json={}).status_code == 200
-    except httpx.HTTPError:
-        return False
+        log_file.unlink(missing_ok=True)
 
 
 async def _loops(url: str, profile: Profile, pid: int) -> Ceiling:

@@ -76,8 +76,7 @@ def measure(profile: Profile, workers: int, api: int, official: bool, scale: boo
         figures = asyncio.run(_side_by_side(official_server, ours, profile))
         ceilings.append(("after them", measure_ceiling(profile)))
         if official_server:
-            official_server.stop()
-            official_server = None
+            official_server.stop()  # before our own tables; stopping it again in `finally` does nothing
         rows, memory = (
             asyncio.run(_own_tables(ours, profile, figures["agentplatform"].throughput)) if scale else ([], [])
         )

@@ -143,7 +143,7 @@ def side_by_side(official: ServerFigures | None, ours: ServerFigures) -> str:
 
 def ceiling_table(ceilings: list[tuple[str, Ceiling]]) -> str:
     """The client's own ceiling (bench/ceiling.py): the burst's request loops against a server that does no work,
-    measured before each server."""
+    measured before and after the side-by-side figures."""
     rows = [
         [
             when,
